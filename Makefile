@@ -1,0 +1,26 @@
+# apim-conformance. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+PATTERN ?= 6
+FAULT ?=
+RUN_ID ?=
+
+.PHONY: help test demo test-pattern-6 bench vet fmt-check testenv-up testenv-down
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+demo: ## pattern PATTERN (default 6) against the emulator, seconds, any machine; FAULT=<name> injects a fault
+	$(GO) run ./tools/apimconf demo --pattern $(PATTERN) $(if $(FAULT),--fault $(FAULT)) $(if $(RUN_ID),--run-id $(RUN_ID))
+
+test: vet fmt-check ## the self-tests: unit tests, fault matrix, infrastructure tests (REQUIRE_TESTENV=1 makes missing infra fail)
+	$(GO) test -count=1 ./...
+
+bench: ## benchmarks (full pattern-6 check run against the emulator)
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./suites/...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fmt-check: ## fail when gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
