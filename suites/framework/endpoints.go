@@ -45,6 +45,11 @@ type Endpoints struct {
 	// actually dialled ("127.0.0.1:40123"). Hosts not in the map are dialled as
 	// they are.
 	HostMap map[string]string `json:"hostMap,omitempty" yaml:"hostMap,omitempty"`
+	// TLSNames maps a host as written in the URLs to the name its certificate
+	// is verified against. WSO2 images ship a CN=localhost certificate, so a
+	// stock deployment reached as apim-wso2am-all-in-one-am-service is verified
+	// as "localhost" instead of switching verification off.
+	TLSNames map[string]string `json:"tlsNames,omitempty" yaml:"tlsNames,omitempty"`
 }
 
 // GatewayMgmt returns the gateway node's management base URL.
@@ -122,6 +127,7 @@ func (e Endpoints) HTTPClient(timeout time.Duration) (*http.Client, error) {
 	}
 	tr := &http.Transport{
 		DialContext:         e.DialContext,
+		DialTLSContext:      e.tlsDialer(pool),
 		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 16,
@@ -135,4 +141,29 @@ func (e Endpoints) HTTPClient(timeout time.Duration) (*http.Client, error) {
 			return http.ErrUseLastResponse
 		},
 	}, nil
+}
+
+// tlsDialer dials through HostMap and verifies the server certificate against
+// TLSNames[host] when set, the host itself otherwise. It always verifies.
+func (e Endpoints) tlsDialer(pool *x509.CertPool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		name := host
+		if n, ok := e.TLSNames[strings.ToLower(host)]; ok && n != "" {
+			name = n
+		}
+		raw, err := e.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: name, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("TLS to %s (verified as %q): %w", addr, name, err)
+		}
+		return conn, nil
+	}
 }
