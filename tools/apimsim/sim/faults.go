@@ -1,0 +1,73 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// FaultInfo names a fault and says what it breaks.
+type FaultInfo struct{ Name, Description string }
+
+// Fault names. Each one breaks exactly one behaviour, so the checks depending
+// on that behaviour fail and the others keep passing.
+const (
+	FaultGatewayIgnoresRevocation = "gateway-ignores-revocation"
+	FaultISNoNotification         = "is-no-notification"
+	FaultJWKSWrongKey             = "jwks-wrong-key"
+	FaultTokenWrongIssuer         = "token-wrong-issuer"
+	FaultPortalDown               = "portal-down"
+	FaultGatewayNoSubscription    = "gateway-no-subscription-check"
+	FaultAPINeverDeployed         = "api-never-deployed"
+	FaultKMRegistrationRejected   = "km-registration-rejected"
+	FaultSlowStart                = "slow-start"
+)
+
+var faultTable = map[string]string{
+	FaultGatewayIgnoresRevocation: "APIM records notified and resident-KM revocations (revokedjwt lists them) but the gateway keeps accepting revoked tokens",
+	FaultISNoNotification:         "IS revokes tokens but never sends the token_revocation notify call to APIM",
+	FaultJWKSWrongKey:             "IS /oauth2/jwks serves a different public key under the signing kid, so IS tokens verify nowhere",
+	FaultTokenWrongIssuer:         "IS signs tokens with iss https://localhost:9443/oauth2/token instead of its discovery issuer",
+	FaultPortalDown:               "the APIM web apps (/publisher, /devportal, /admin, /carbon) answer 503; REST APIs stay up",
+	FaultGatewayNoSubscription:    "the gateway accepts tokens of applications that have no subscription to the API",
+	FaultAPINeverDeployed:         "deploy-revision is accepted but never reaches the gateway (no ack, liveGatewayCount 0, api-artifact 404, gateway 404)",
+	FaultKMRegistrationRejected:   "Admin POST /key-managers always answers 400 with code 901401",
+	FaultSlowStart:                "every listener answers 503 with Retry-After for the first SlowStart (default 1.5s) after Start",
+}
+
+// Faults lists the known faults sorted by name.
+func Faults() []FaultInfo {
+	out := make([]FaultInfo, 0, len(faultTable))
+	for n, d := range faultTable {
+		out = append(out, FaultInfo{Name: n, Description: d})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// FaultNames returns the sorted fault names.
+func FaultNames() []string {
+	var names []string
+	for _, f := range Faults() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// parseFaults accepts names and comma-separated lists; blanks are ignored.
+func parseFaults(in []string) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, item := range in {
+		for _, n := range strings.Split(item, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				continue
+			}
+			if _, ok := faultTable[n]; !ok {
+				return nil, fmt.Errorf("unknown fault %q; valid faults: %s", n, strings.Join(FaultNames(), ", "))
+			}
+			set[n] = true
+		}
+	}
+	return set, nil
+}
