@@ -15,10 +15,15 @@ import (
 // Mask replaces a secret in output.
 const Mask = "[REDACTED]"
 
-// minSecretLen keeps very short values (like "admin") from turning every
-// occurrence of a common word into a mask; such values are still caught by the
-// field patterns below.
-const minSecretLen = 4
+// minSecretLen keeps very short values from turning every occurrence of a
+// common word into a mask; such values are still caught wherever they appear
+// as a credential (the field and header patterns below).
+const minSecretLen = 6
+
+// publicDefaults are WSO2's documented default credentials. They are public
+// knowledge, not secrets, and masking them would erase words like "admin"
+// from every report; where they appear as credentials the patterns mask them.
+var publicDefaults = map[string]bool{"admin": true, "wso2carbon": true, "password": true, "root": true}
 
 var patterns = []struct {
 	re   *regexp.Regexp
@@ -50,7 +55,7 @@ func (r *Redactor) Add(values ...string) {
 	defer r.mu.Unlock()
 	for _, v := range values {
 		v = strings.TrimSpace(v)
-		if len(v) < minSecretLen {
+		if len(v) < minSecretLen || publicDefaults[strings.ToLower(v)] {
 			continue
 		}
 		dup := false

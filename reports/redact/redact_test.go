@@ -7,9 +7,9 @@ import (
 
 func TestRedactsRegisteredSecretsAndCredentialShapes(t *testing.T) {
 	r := &Redactor{}
-	r.Add("s3cr3t-client-value", "ab") // "ab" is too short to register
+	r.Add("s3cr3t-client-value", "ab", "admin", "wso2carbon") // too short / public defaults: not registered
 	cases := map[string]string{
-		"client secret s3cr3t-client-value in text":                      "s3cr3t-client-value",
+		"client secret s3cr3t-client-value in text":                       "s3cr3t-client-value",
 		"Authorization: Bearer abcdefghijklmnop.qrstu":                    "abcdefghijklmnop",
 		"authorization=Basic YWRtaW46YWRtaW4=":                            "YWRtaW46YWRtaW4",
 		`{"clientSecret":"xyz-123-secret","name":"ok"}`:                   "xyz-123-secret",
@@ -27,15 +27,15 @@ func TestRedactsRegisteredSecretsAndCredentialShapes(t *testing.T) {
 			t.Errorf("no mask in %q", out)
 		}
 	}
-	if got := r.String(`{"name":"ok","ab":"ab"}`); got != `{"name":"ok","ab":"ab"}` {
+	if got := r.String(`{"name":"ok","ab":"ab","role":"admin"} portal.admin wso2carbon.jks`); got != `{"name":"ok","ab":"ab","role":"admin"} portal.admin wso2carbon.jks` {
 		t.Errorf("harmless text changed: %q", got)
 	}
 }
 
 func TestLongestSecretMaskedWhole(t *testing.T) {
 	r := &Redactor{}
-	r.Add("abcd", "abcdefgh")
-	if got := r.String("x abcdefgh y"); got != "x "+Mask+" y" {
+	r.Add("abcdef", "abcdefghij")
+	if got := r.String("x abcdefghij y"); got != "x "+Mask+" y" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -44,7 +44,9 @@ type App struct {
 }
 
 // Client returns the OAuth client of the app's keys.
-func (a App) Client() oauth.Client { return oauth.Client{ID: a.Keys.ConsumerKey, Secret: a.Keys.ConsumerSecret} }
+func (a App) Client() oauth.Client {
+	return oauth.Client{ID: a.Keys.ConsumerKey, Secret: a.Keys.ConsumerSecret}
+}
 
 // NewEnv builds the environment for a platform.
 func NewEnv(cfg framework.Config, ep framework.Endpoints, caps []Capability) (*Env, error) {
@@ -126,7 +128,9 @@ func (e *Env) AppKM() oauth.Server {
 }
 
 // AdminAuth is APIM admin Basic auth.
-func (e *Env) AdminAuth() rest.Auth { return rest.Basic(e.Config.Admin.Username, e.Config.Admin.Password) }
+func (e *Env) AdminAuth() rest.Auth {
+	return rest.Basic(e.Config.Admin.Username, e.Config.Admin.Password)
+}
 
 // ISAdminAuth is IS admin Basic auth.
 func (e *Env) ISAdminAuth() rest.Auth {

@@ -45,7 +45,7 @@ func (e *Env) PortalToken(ctx context.Context) (string, error) {
 			// DCR answers 500 for a while after boot; retry until it settles.
 			c, err := e.APIM().RegisterAPIM(ctx, e.AdminAuth(), oauth.APIMRegistration{
 				ClientName: "apimconf_rest_" + e.Suffix, Owner: e.Config.Admin.Username,
-				GrantType: "client_credentials password refresh_token", SaasApp: true, TokenType: "JWT",
+				GrantType: "client_credentials password refresh_token", SaasApp: "true", TokenType: "JWT",
 			})
 			if err != nil {
 				if rest.IsStatus(err, 401) || rest.IsStatus(err, 403) {

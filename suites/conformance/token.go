@@ -38,7 +38,7 @@ func tokenChecks() []Check {
 				t.Expect(err).NotTo(HaveOccurred())
 				c, err := env.APIM().RegisterAPIM(t.Ctx, env.AdminAuth(), oauth.APIMRegistration{
 					ClientName: "apimconf_token_" + env.Suffix, Owner: env.Config.Admin.Username,
-					GrantType: "password refresh_token client_credentials", SaasApp: true, TokenType: "JWT"})
+					GrantType: "password refresh_token client_credentials", SaasApp: "true", TokenType: "JWT"})
 				t.Expect(err).NotTo(HaveOccurred())
 				tok, err := km.Password(t.Ctx, c, env.Config.Admin.Username, env.Config.Admin.Password, "apim:api_view")
 				t.Expect(err).NotTo(HaveOccurred())

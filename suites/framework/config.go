@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -35,8 +36,13 @@ type Config struct {
 	Faults   []string `json:"faults,omitempty"` // emulator only
 	RunID    string   `json:"runID,omitempty"`
 	// ReportDir is the root of run directories: <ReportDir>/<RunID>/junit.xml.
-	ReportDir string   `json:"reportDir"`
-	Timeouts  Timeouts `json:"timeouts"`
+	ReportDir string `json:"reportDir"`
+	// Timeouts left zero take the platform's defaults (DefaultTimeouts for
+	// real clusters, SimTimeouts for the emulator) in Finalize.
+	Timeouts Timeouts `json:"timeouts"`
+	// TimeoutOverrides are "name=value" assignments from env and flags,
+	// applied in order after the defaults and the file.
+	TimeoutOverrides []string `json:"-"`
 
 	Admin   Credentials `json:"admin"`   // APIM super admin
 	ISAdmin Credentials `json:"isAdmin"` // IS 7 super admin (pattern 6)
@@ -60,7 +66,6 @@ func DefaultConfig() Config {
 		Pattern:   6,
 		Platform:  PlatformSim,
 		ReportDir: "reports/out",
-		Timeouts:  SimTimeouts(),
 		Admin:     Credentials{Username: "admin", Password: "admin"},
 		ISAdmin:   Credentials{Username: "admin", Password: "admin"},
 		Namespace: "apim",
@@ -123,17 +128,14 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	if err := boolean("KEEP", &c.Keep); err != nil {
 		return err
 	}
-	if v, ok := lookup("APIMCONF_TIMEOUT_MULTIPLIER"); ok && v != "" {
-		if err := c.Timeouts.Set("multiplier=" + v); err != nil {
-			return err
-		}
-	}
 	for _, name := range c.Timeouts.Names() {
 		env := "APIMCONF_TIMEOUT_" + strings.ToUpper(name)
 		if v, ok := lookup(env); ok && v != "" {
-			if err := c.Timeouts.Set(name + "=" + v); err != nil {
+			var probe Timeouts
+			if err := probe.Set(name + "=" + v); err != nil {
 				return fmt.Errorf("%s: %v", env, err)
 			}
+			c.TimeoutOverrides = append(c.TimeoutOverrides, name+"="+v)
 		}
 	}
 	return nil
@@ -150,7 +152,14 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&c.RunID, "run-id", c.RunID, "run identifier; reports go to <report-dir>/<run-id> (default: a timestamp)")
 	fs.StringVar(&c.ReportDir, "report-dir", c.ReportDir, "root directory of run reports")
-	fs.Func("timeout", "override one timeout, e.g. --timeout revocation=90s or --timeout multiplier=2 (repeatable)", c.Timeouts.Set)
+	fs.Func("timeout", "override one timeout, e.g. --timeout revocation=90s or --timeout multiplier=2 (repeatable)", func(s string) error {
+		var probe Timeouts
+		if err := probe.Set(s); err != nil {
+			return err
+		}
+		c.TimeoutOverrides = append(c.TimeoutOverrides, s)
+		return nil
+	})
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig for --platform existing")
 	fs.StringVar(&c.Context, "context", c.Context, "kubeconfig context for --platform existing")
 	fs.BoolVar(&c.Reuse, "reuse", c.Reuse, "kind: reuse the cluster if it exists and keep it afterwards")
@@ -158,9 +167,38 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ChartsDir, "charts-dir", c.ChartsDir, "a local helm-apim checkout to take charts from")
 }
 
-// Validate checks the config and fills derived defaults (RunID).
+// Finalize fills the platform's timeout defaults under whatever the file set,
+// then applies the env and flag overrides in order.
+func (c *Config) Finalize() error {
+	base := DefaultTimeouts()
+	if c.Platform == PlatformSim {
+		base = SimTimeouts()
+	}
+	fill(&c.Timeouts, base)
+	for _, o := range c.TimeoutOverrides {
+		if err := c.Timeouts.Set(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill copies base's value into every zero field of t.
+func fill(t *Timeouts, base Timeouts) {
+	tv, bv := reflect.ValueOf(t).Elem(), reflect.ValueOf(base)
+	for i := 0; i < tv.NumField(); i++ {
+		if tv.Field(i).IsZero() {
+			tv.Field(i).Set(bv.Field(i))
+		}
+	}
+}
+
+// Validate checks the config and fills derived defaults (timeouts, RunID).
 func (c *Config) Validate(knownFaults []string) error {
 	var errs []error
+	if err := c.Finalize(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Pattern < 0 || c.Pattern > 6 {
 		errs = append(errs, fmt.Errorf("unknown pattern %d: patterns are 0-6 (6 = all-in-one + WSO2 IS 7 as key manager)", c.Pattern))
 	}

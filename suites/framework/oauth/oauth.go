@@ -52,8 +52,9 @@ type APIMRegistration struct {
 	ClientName  string `json:"clientName"`
 	Owner       string `json:"owner"`
 	GrantType   string `json:"grantType"` // space separated
-	SaasApp     bool   `json:"saasApp"`
-	TokenType   string `json:"tokenType,omitempty"`
+	// SaasApp is a string in WSO2's contract (dcr-v0.17.yaml), "true"/"false".
+	SaasApp   string `json:"saasApp"`
+	TokenType string `json:"tokenType,omitempty"`
 }
 
 // RegisterAPIM registers (or fetches, DCR is an upsert by name) a client at
