@@ -80,7 +80,7 @@ func spaCheck(id, name, path string) Check {
 					return fmt.Errorf("GET %s answered %d after %v", p.URL, p.Status, p.Hops)
 				}
 				return nil
-			}).WithTimeout(to.Scaled(to.PlatformReady)).WithPolling(to.Interval()).Should(Succeed(), name+" portal")
+			}).WithTimeout(to.Scaled(to.Request)).WithPolling(to.Interval()).Should(Succeed(), name+" portal")
 			t.Expect(p.Type).To(ContainSubstring("text/html"), "content type of %s", p.URL)
 			t.Expect(p.Body).To(ContainSubstring("react-root"), "%s does not look like the %s single-page app", p.URL, name)
 		},
@@ -119,7 +119,7 @@ func portalChecks() []Check {
 			Body: func(t *T) {
 				to := t.Env.Config.Timeouts
 				t.Eventually(t.Ctx, t.Env.GatewayREST().StartupHealthy).
-					WithTimeout(to.Scaled(to.PlatformReady)).WithPolling(to.Interval()).Should(Succeed(), "gateway server-startup-healthcheck")
+					WithTimeout(to.Scaled(to.Request)).WithPolling(to.Interval()).Should(Succeed(), "gateway server-startup-healthcheck")
 			},
 		},
 	}

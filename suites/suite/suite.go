@@ -6,8 +6,6 @@
 package suite
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -88,8 +86,8 @@ func define(st *state) {
 			st.env, st.upErr = conformance.NewEnv(cfg, st.plat.Endpoints, st.plat.Capabilities)
 			Expect(st.upErr).NotTo(HaveOccurred(), "environment")
 			st.env.Log = func(format string, args ...any) { GinkgoWriter.Printf(redact.String(format)+"\n", args...) }
-			By("waiting for the platform to answer (gateway health, DCR, portal token)")
-			st.upErr = waitReady(ctx, st.env)
+			By("waiting for the platform to answer (OIDC discovery, DCR, portal token)")
+			st.upErr = st.env.WaitReady(ctx)
 			Expect(st.upErr).NotTo(HaveOccurred(), "platform readiness")
 		}, NodeTimeout(totalBudget()))
 
@@ -160,35 +158,6 @@ var _ = ReportAfterEach(func(r SpecReport) {
 		failedSpecs++
 	}
 })
-
-// waitReady polls until the gateway reports healthy and a portal token can be
-// obtained, bounded by PlatformReady; slow starts are waited out, refusals of
-// credentials stop at once.
-func waitReady(ctx context.Context, env *conformance.Env) error {
-	to := env.Config.Timeouts
-	deadline := to.Scaled(to.PlatformReady)
-	lastProgress := time.Now()
-	var lastErr error
-	ok := Eventually(ctx, func() error {
-		err := env.GatewayREST().StartupHealthy(ctx)
-		if err == nil {
-			return nil
-		}
-		lastErr = err
-		if time.Since(lastProgress) >= time.Duration(to.ProgressEvery) {
-			GinkgoWriter.Printf("still waiting for the gateway: %v\n", redact.String(err.Error()))
-			lastProgress = time.Now()
-		}
-		return err
-	}).WithTimeout(deadline).WithPolling(to.Interval()).Should(Succeed(), "gateway startup health check")
-	if !ok {
-		return fmt.Errorf("the platform did not become ready within %s (platformReady): %v", deadline, lastErr)
-	}
-	if _, err := env.PortalToken(ctx); err != nil {
-		return errors.New("portal token: " + err.Error())
-	}
-	return nil
-}
 
 // checkID extracts the check ID from a spec's text "id: description".
 func checkID(text string) (id, description string) {
