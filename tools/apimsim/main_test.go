@@ -19,7 +19,7 @@ func TestListFaults(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	got := strings.Fields(out.String())
-	if strings.Join(got, ",") != strings.Join(sim.FaultNames(), ",") || len(got) != 9 {
+	if strings.Join(got, ",") != strings.Join(sim.FaultNames(), ",") || len(got) < 9 {
 		t.Fatalf("list-faults printed %q", got)
 	}
 }

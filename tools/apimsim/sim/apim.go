@@ -100,13 +100,19 @@ type apimNode struct {
 	jwksCache  map[string]map[string]any // url -> kid -> *rsa.PublicKey
 }
 
-func newAPIMNode(p *Platform, key *rsa.PrivateKey) *apimNode {
+func newAPIMNode(p *Platform, key, wrong *rsa.PrivateKey) *apimNode {
 	n := &apimNode{p: p, apis: map[string]*apiRec{}, apps: map[string]*appRec{}, subs: map[string]*subRec{},
 		gwRevoked: map[string]int64{}, jwksCache: map[string]map[string]any{}, residentID: newUUID()}
 	n.km = newIssuer(p, p.eps.KM(), key)
 	n.km.regPath = dcrBase + "/register"
 	n.km.userinfo = "/oauth2/userinfo"
 	n.km.onRevoke = func(c claims, _ string) { n.recordRevocation(c.Jti, c.Exp*1000) }
+	if p.fault(FaultResidentJWKSWrongKey) {
+		n.km.jwksKey = &wrong.PublicKey
+	}
+	if p.fault(FaultResidentTokenWrongIssuer) {
+		n.km.signIss = "https://localhost:9443/oauth2/token"
+	}
 	return n
 }
 
@@ -197,6 +203,11 @@ func (n *apimNode) registerManagement(mux *http.ServeMux) {
 func (n *apimNode) registerGatewayMgmt(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+gwBase+"/server-startup-healthcheck", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
+		if n.p.fault(FaultGatewayUnhealthy) {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "APIs are not deployed yet")
+			return
+		}
 		io.WriteString(w, "OK")
 	})
 	mux.HandleFunc("GET "+gwBase+"/api-artifact", n.apiArtifact)

@@ -21,6 +21,11 @@ const (
 	FaultAPINeverDeployed         = "api-never-deployed"
 	FaultKMRegistrationRejected   = "km-registration-rejected"
 	FaultSlowStart                = "slow-start"
+	FaultGatewayUnhealthy         = "gateway-unhealthy"
+	FaultGatewaySkipsSignature    = "gateway-skips-signature-check"
+	FaultGatewayNoAuth            = "gateway-no-auth"
+	FaultResidentJWKSWrongKey     = "resident-jwks-wrong-key"
+	FaultResidentTokenWrongIssuer = "resident-token-wrong-issuer"
 )
 
 var faultTable = map[string]string{
@@ -28,11 +33,16 @@ var faultTable = map[string]string{
 	FaultISNoNotification:         "IS revokes tokens but never sends the token_revocation notify call to APIM",
 	FaultJWKSWrongKey:             "IS /oauth2/jwks serves a different public key under the signing kid, so IS tokens verify nowhere",
 	FaultTokenWrongIssuer:         "IS signs tokens with iss https://localhost:9443/oauth2/token instead of its discovery issuer",
-	FaultPortalDown:               "the APIM web apps (/publisher, /devportal, /admin, /carbon) answer 503; REST APIs stay up",
+	FaultPortalDown:               "the web apps (APIM /publisher, /devportal, /admin, /carbon and the IS /console) answer 503; REST APIs stay up",
 	FaultGatewayNoSubscription:    "the gateway accepts tokens of applications that have no subscription to the API",
 	FaultAPINeverDeployed:         "deploy-revision is accepted but never reaches the gateway (no ack, liveGatewayCount 0, api-artifact 404, gateway 404)",
 	FaultKMRegistrationRejected:   "Admin POST /key-managers always answers 400 with code 901401",
 	FaultSlowStart:                "every listener answers 503 with Retry-After for the first SlowStart (default 1.5s) after Start",
+	FaultGatewayUnhealthy:         "the gateway's server-startup-healthcheck answers 500 (APIs not deployed at startup); traffic still flows",
+	FaultGatewaySkipsSignature:    "the gateway accepts JWTs without verifying their signature (a forged claim passes)",
+	FaultGatewayNoAuth:            "the gateway lets calls without any token through to the backend",
+	FaultResidentJWKSWrongKey:     "APIM's /oauth2/jwks serves a different public key under the resident key manager's kid (APIM still trusts its own key internally)",
+	FaultResidentTokenWrongIssuer: "the resident key manager signs tokens with iss https://localhost:9443/oauth2/token instead of its discovery issuer (APIM still accepts them internally)",
 }
 
 // Faults lists the known faults sorted by name.

@@ -224,7 +224,7 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	if p.out, err = p.eps.HTTPClient(10 * time.Second); err != nil {
 		return nil, err
 	}
-	p.apim = newAPIMNode(p, keys.apim)
+	p.apim = newAPIMNode(p, keys.apim, keys.wrong)
 	if p.eps.IdentityServer != "" {
 		p.is = newISNode(p, keys.is, keys.wrong)
 	}
@@ -388,7 +388,7 @@ func (p *Platform) frontDoor(name string, ls listenerSpec, mux http.Handler) htt
 			io.WriteString(sw, "Service Unavailable: server is starting\n")
 			return
 		}
-		if hasRole(ls, roleManagement) && p.fault(FaultPortalDown) && isPortalPath(r.URL.Path) {
+		if (hasRole(ls, roleManagement) || hasRole(ls, roleIS)) && p.fault(FaultPortalDown) && isPortalPath(r.URL.Path) {
 			sw.Header().Set("Content-Type", "text/html")
 			sw.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(sw, "<html><body><h1>503 Service Unavailable</h1></body></html>")
@@ -408,7 +408,7 @@ func hasRole(ls listenerSpec, r role) bool {
 }
 
 func isPortalPath(p string) bool {
-	for _, pre := range []string{"/publisher", "/devportal", "/admin", "/carbon"} {
+	for _, pre := range []string{"/publisher", "/devportal", "/admin", "/carbon", "/console"} {
 		if p == pre || strings.HasPrefix(p, pre+"/") {
 			return true
 		}
