@@ -125,11 +125,22 @@ func trimOutput(s string) string {
 	return "…(trimmed)…\n" + s[len(s)-maxOutput:]
 }
 
-// firstLine is the message attribute: CI UIs show it in one line.
+// firstLine is the message attribute: CI UIs show it in one line. Gomega's
+// "Timed out after 3s." says nothing alone, so the line after it (what was
+// awaited) is joined to it.
 func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	s = lines[0]
+	if (strings.HasPrefix(s, "Timed out after") || strings.HasPrefix(s, "Context was cancelled")) && len(lines) > 1 {
+		s = strings.TrimSuffix(s, ".") + ": " + lines[1]
 	}
 	if len(s) > 300 {
 		s = s[:300] + "…"

@@ -49,3 +49,10 @@ func TestWriteReadRoundTripAndRedaction(t *testing.T) {
 		t.Errorf("message attribute should be the first line: %q", s.Cases[1].Message)
 	}
 }
+
+func TestFirstLineNamesWhatTimedOut(t *testing.T) {
+	got := firstLine("Timed out after 3.000s.\nrevocation never reached the gateway\nExpected success")
+	if got != "Timed out after 3.000s: revocation never reached the gateway" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apim-conformance/apim-conformance/reports/junit"
 	"github.com/apim-conformance/apim-conformance/suites/framework"
+	"github.com/apim-conformance/apim-conformance/suites/platform"
 )
 
 func init() {
@@ -93,6 +94,18 @@ func execute(ctx context.Context, o *runOptions, fs *flag.FlagSet, args []string
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimconf %s: unexpected argument %q (flags start with --)\n", fs.Name(), fs.Arg(0))
+		return 2
+	}
+	// Reject bad input before spending time on a build.
+	check := o.cfg
+	if o.configFile != "" {
+		if err := check.LoadFile(o.configFile); err != nil {
+			fmt.Fprintln(stderr, "apimconf:", err)
+			return 2
+		}
+	}
+	if err := check.Validate(platform.KnownFaults()); err != nil {
+		fmt.Fprintf(stderr, "apimconf %s: %v\n", fs.Name(), err)
 		return 2
 	}
 	root, err := repoRoot()

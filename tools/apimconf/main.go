@@ -60,16 +60,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	// SIGINT/SIGTERM cancel the context so a command can clean up (stop
+	// clusters, write reports) instead of dying mid-way.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runWithContext(ctx, args, stdout, stderr)
+}
+
+// runWithContext dispatches args[0] with ctx.
+func runWithContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "apimconf: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
 	}
-	// SIGINT/SIGTERM cancel the context so a command can clean up (stop
-	// clusters, write reports) instead of dying mid-way.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return c.Run(ctx, args[1:], stdout, stderr)
 }
 
