@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"sort"
+	"time"
+
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -79,6 +82,26 @@ func tamper(token string) (string, error) {
 	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(forged) + "." + parts[2], nil
 }
 
+// latencySamples is the small, bounded sample behind the gateway latency
+// figures: enough for a p95 that means something, cheap on a real gateway.
+const latencySamples = 20
+
+// sampleLatency measures round trips of successful invocations. It records,
+// it does not judge: timing never decides a check's outcome.
+func sampleLatency(t *T, api apim.API, token string) (p50, p95 time.Duration) {
+	gw := t.Env.Gateway()
+	var d []time.Duration
+	for i := 0; i < latencySamples; i++ {
+		start := time.Now()
+		inv, err := gw.Invoke(t.Ctx, api.Context, api.Version, TestResource, token)
+		t.Expect(err).NotTo(HaveOccurred())
+		t.Expect(inv.Status).To(Equal(200), "invocation %d of the latency sample: %s", i+1, inv)
+		d = append(d, time.Since(start))
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)*50/100], d[(len(d)*95+99)/100-1]
+}
+
 func gatewayChecks() []Check {
 	return []Check{
 		{
@@ -94,6 +117,9 @@ func gatewayChecks() []Check {
 				inv := invokeUntilLive(t, api, token)
 				t.Expect(inv.Header.Get("X-Echo-Backend")).To(Equal("apim-conformance"), "the answer did not come from the echo backend")
 				t.Expect(string(inv.Body)).To(SatisfyAll(ContainSubstring(backendMarker), ContainSubstring(TestResource)), "backend answer")
+				p50, p95 := sampleLatency(t, api, token)
+				t.Report(ReportGatewayP50, p50)
+				t.Report(ReportGatewayP95, p95)
 			},
 		},
 		{

@@ -10,9 +10,13 @@ import (
 	"github.com/apim-conformance/apim-conformance/suites/framework/oauth"
 )
 
-// Report entry names.
+// Report entry names: measured figures that reach the conformance report.
+// Values are time.Duration.
 const (
-	ReportRevocationLatency = "revocation-propagation"
+	ReportRevocationLatency  = "revocation-propagation"
+	ReportTokenLatencyPrefix = "token-issuance." // + key manager
+	ReportGatewayP50         = "gateway-latency-p50"
+	ReportGatewayP95         = "gateway-latency-p95"
 )
 
 func revocationChecks() []Check {
@@ -48,7 +52,7 @@ func revocationChecks() []Check {
 				}).WithTimeout(to.Scaled(to.Revocation)).WithPolling(to.Interval()).Should(Succeed(),
 					"revocation at the key manager never reached the gateway (the key manager's notification or the gateway's revoked-token map is broken)")
 				latency := time.Since(revoked)
-				t.Report(ReportRevocationLatency, latency.String())
+				t.Report(ReportRevocationLatency, latency)
 				t.Logf("revocation reached the gateway in %s (last answer %s)", latency, last)
 			},
 		},

@@ -40,8 +40,10 @@ func tokenChecks() []Check {
 					ClientName: "apimconf_token_" + env.Suffix, Owner: env.Config.Admin.Username,
 					GrantType: "password refresh_token client_credentials", SaasApp: "true", TokenType: "JWT"})
 				t.Expect(err).NotTo(HaveOccurred())
+				start := time.Now()
 				tok, err := km.Password(t.Ctx, c, env.Config.Admin.Username, env.Config.Admin.Password, "apim:api_view")
 				t.Expect(err).NotTo(HaveOccurred())
+				t.Report(ReportTokenLatencyPrefix+"resident-km", time.Since(start))
 				_, claims := expectAccessToken(t, tok.AccessToken, disc.Issuer, c.ID)
 				t.Expect(strings.Fields(claims.Scope)).To(ContainElement("apim:api_view"), "granted scopes")
 				t.Expect(tok.RefreshToken).NotTo(BeEmpty(), "password grant returned no refresh token")
@@ -61,8 +63,10 @@ func tokenChecks() []Check {
 				c, err := is.RegisterIS(t.Ctx, env.ISAdminAuth(), oauth.ISRegistration{
 					ClientName: "apimconf_is_" + env.Suffix, GrantTypes: []string{"client_credentials", "password", "refresh_token"}, TokenTypeExtension: "JWT"})
 				t.Expect(err).NotTo(HaveOccurred())
+				start := time.Now()
 				tok, err := is.ClientCredentials(t.Ctx, c)
 				t.Expect(err).NotTo(HaveOccurred())
+				t.Report(ReportTokenLatencyPrefix+"is7", time.Since(start))
 				expectAccessToken(t, tok.AccessToken, disc.Issuer, c.ID)
 				user, err := is.Password(t.Ctx, c, env.Config.ISAdmin.Username, env.Config.ISAdmin.Password, "openid", "internal_login")
 				t.Expect(err).NotTo(HaveOccurred())

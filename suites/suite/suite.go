@@ -120,7 +120,7 @@ func define(st *state) {
 				}
 				c.Body(&conformance.T{
 					Gomega: Default, Ctx: ctx, Env: st.env,
-					ReportFn: func(name string, v any) { AddReportEntry(name, v) },
+					ReportFn: func(name string, v any) { AddReportEntry(name, v, ReportEntryVisibilityFailureOrVerbose) },
 					LogFn:    func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) },
 				})
 			}, SpecTimeout(conformance.Budget(mustEnv(st))))
