@@ -24,3 +24,9 @@ vet: ## go vet
 
 fmt-check: ## fail when gofmt would change a file
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+testenv-up: ## start the local test infrastructure (control plane + kwok, dockerd + local MySQL image, MariaDB); idempotent; prints the env to export (eval "$$(make -s testenv-up)")
+	@bash tools/testenv/testenv.sh up
+
+testenv-down: ## stop everything testenv-up started, remove its containers, bridge and data dirs (safe to run twice; TESTENV_PURGE=1 also drops the image store)
+	@bash tools/testenv/testenv.sh down

@@ -112,12 +112,22 @@ func DefaultBinDir() (string, error) {
 			return "", fmt.Errorf("control-plane binaries: APIMCONF_CONTROLPLANE_BIN is not set and %v", err)
 		}
 	}
+	return dir, CheckBinDir(dir)
+}
+
+// CheckBinDir reports the first control-plane binary missing (or not
+// executable) in dir, with how to build them.
+func CheckBinDir(dir string) error {
 	for _, b := range Binaries {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			return dir, fmt.Errorf("control-plane binary %s missing in %s (build with `make testenv-up` or tools/testenv/build-controlplane.sh)", b, dir)
+		fi, err := os.Stat(filepath.Join(dir, b))
+		if err == nil && fi.Mode()&0o111 == 0 {
+			err = errors.New("not executable")
+		}
+		if err != nil {
+			return fmt.Errorf("control-plane binary %s missing in %s: %v (build with `make testenv-up` or tools/testenv/build-controlplane.sh)", b, dir, err)
 		}
 	}
-	return dir, nil
+	return nil
 }
 
 // Start starts etcd, kube-apiserver, kube-controller-manager,
@@ -152,6 +162,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if opts.BinDir, err = DefaultBinDir(); err != nil {
 			return nil, &StepError{Step: "binaries", Err: err}
 		}
+	} else if err := CheckBinDir(opts.BinDir); err != nil {
+		return nil, &StepError{Step: "binaries", Err: err}
 	}
 	c := &Cluster{opts: opts, ports: map[string]int{}, stopped: make(chan struct{})}
 	if opts.WorkDir == "" {
@@ -259,7 +271,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--secure-port="+strconv.Itoa(ports["kube-apiserver"]),
 		"--cert-dir="+c.path("apiserver-certs"),
 		"--tls-cert-file="+pk.ServingCert, "--tls-private-key-file="+pk.ServKey,
-		"--client-ca-file="+pk.CACert, "--requestheader-client-ca-file="+pk.CACert,
+		"--client-ca-file="+pk.CACert,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+pk.SAPub, "--service-account-signing-key-file="+pk.SAKey,
 		"--service-cluster-ip-range="+serviceCIDR,

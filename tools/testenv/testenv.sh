@@ -82,6 +82,10 @@ up_dockerd() {
 	local logf="$TESTENV_LOGS/dockerd.log"
 	[ -S "$DOCKER_SOCK" ] && rm -f "$DOCKER_SOCK"
 	mkdir -p "$DOCKER_DATA" "$DOCKER_EXEC"
+	# dockerd sets the FORWARD policy to DROP; remember it to restore on down.
+	if [ ! -s "$TESTENV_DIR/iptables-forward-policy" ]; then
+		PATH="$PATH:/usr/sbin:/sbin" iptables -S FORWARD 2>/dev/null | awk '$1=="-P"{print $3}' >"$TESTENV_DIR/iptables-forward-policy" || true
+	fi
 	if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
 		{ ip link add "$BRIDGE" type bridge && ip addr add "$BRIDGE_CIDR" dev "$BRIDGE" && ip link set "$BRIDGE" up; } >>"$logf" 2>&1 \
 			|| fail dockerd "$logf" "could not create bridge $BRIDGE ($BRIDGE_CIDR)"
@@ -296,13 +300,16 @@ cmd_down() {
 					"$ipt" -t "$t" -X "$ch" 2>/dev/null || true
 				done
 			done
+			if [ -s "$TESTENV_DIR/iptables-forward-policy" ]; then
+				"$ipt" -P FORWARD "$(cat "$TESTENV_DIR/iptables-forward-policy")" 2>/dev/null || true
+			fi
 		fi
 	fi
 	if [ "${TESTENV_PURGE:-}" = 1 ]; then
 		log "TESTENV_PURGE=1: removing the docker image store $DOCKER_DATA"
 		rm -rf "$DOCKER_DATA"
 	fi
-	rm -f "$ENV_FILE"
+	rm -f "$ENV_FILE" "$TESTENV_DIR/iptables-forward-policy"
 	rm -rf "$TESTENV_DIR/bin"
 	log "testenv down in $(took "$t0")"
 }
