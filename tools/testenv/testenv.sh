@@ -18,7 +18,7 @@
 # (default ~/.cache/apim-conformance); TESTENV_PURGE=1 down removes the image
 # store too. Logs: $TESTENV_DIR/logs/<step>.log; a failure names the step
 # and its log. Knobs: TESTENV_SKIP_PACKAGES=1, TESTENV_NODES, TESTENV_NODE_CPU,
-# TESTENV_NODE_MEMORY, TESTENV_DEBIAN_MIRROR, TESTENV_MARIADB_PORT, TESTENV_NO_CLUSTER=1
+# TESTENV_NODE_MEMORY, TESTENV_DEBIAN_MIRROR, TESTENV_MARIADB_PORT, TESTENV_APISERVER_PORT, TESTENV_NO_CLUSTER=1
 # (docker + MariaDB only).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -196,6 +196,7 @@ up_cluster() {
 	mkdir -p "$CLUSTER_DIR"
 	APIMCONF_CONTROLPLANE_BIN="$BIN_DIR" setsid "$CLUSTER_BIN" -dir "$CLUSTER_DIR" -bin "$BIN_DIR" \
 		-nodes "${TESTENV_NODES:-1}" -node-cpu "${TESTENV_NODE_CPU:-8}" -node-memory "${TESTENV_NODE_MEMORY:-16Gi}" \
+		-apiserver-port "${TESTENV_APISERVER_PORT:-0}" \
 		</dev/null >"$logf" 2>&1 &
 	local pid=$! i
 	echo "$pid" >"$CLUSTER_PIDF"
@@ -277,7 +278,7 @@ cmd_down() {
 		[ "$p" != $$ ] && kill -TERM "$p" 2>/dev/null || true
 	done
 	if [ -d "$DOCKER_EXEC" ]; then
-		grep -o " $DOCKER_EXEC[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+		{ grep -o " $DOCKER_EXEC[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 		rm -rf "$DOCKER_EXEC"
 	fi
 	rm -f "$DOCKER_SOCK"
@@ -291,7 +292,7 @@ cmd_down() {
 		ipt="$(command -v iptables || echo /usr/sbin/iptables)"
 		if [ -x "$ipt" ]; then
 			for t in filter nat; do
-				"$ipt" -t "$t" -S 2>/dev/null | grep -E -- '^-A (FORWARD|PREROUTING|OUTPUT|POSTROUTING|INPUT) .*(DOCKER|'"$BRIDGE"'|br-|'"${BRIDGE_CIDR%.*}"'\.)' \
+				{ "$ipt" -t "$t" -S 2>/dev/null || true; } | { grep -E -- '^-A (FORWARD|PREROUTING|OUTPUT|POSTROUTING|INPUT) .*(DOCKER|'"$BRIDGE"'|br-|'"${BRIDGE_CIDR%.*}"'\.)' || true; } \
 					| sed 's/^-A /-D /' | while read -r rule; do eval "\"\$ipt\" -t $t $rule" 2>/dev/null || true; done
 				for ch in DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER; do
 					"$ipt" -t "$t" -F "$ch" 2>/dev/null || true
