@@ -30,3 +30,7 @@ testenv-up: ## start the local test infrastructure (control plane + kwok, docker
 
 testenv-down: ## stop everything testenv-up started, remove its containers, bridge and data dirs (safe to run twice; TESTENV_PURGE=1 also drops the image store)
 	@bash tools/testenv/testenv.sh down
+
+test-pattern-6: ## pattern 6 for real: kind, MySQL, IS 7 + APIM charts, every check (needs Docker; without Docker: make demo)
+	@$(GO) run ./tools/apimconf doctor --pattern 6 --platform kind || { echo >&2 "make test-pattern-6: needs a running Docker engine with enough CPU/memory (fix lines above); no Docker? try 'make demo' (Go only, seconds)"; exit 1; }
+	$(GO) run ./tools/apimconf run --pattern 6 --platform kind $(if $(RUN_ID),--run-id $(RUN_ID))
