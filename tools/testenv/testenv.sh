@@ -82,6 +82,13 @@ up_dockerd() {
 	local logf="$TESTENV_LOGS/dockerd.log"
 	[ -S "$DOCKER_SOCK" ] && rm -f "$DOCKER_SOCK"
 	mkdir -p "$DOCKER_DATA" "$DOCKER_EXEC"
+	# The image store is shared by checkouts through the cache; only one
+	# dockerd may use it. dockerd inherits fd 8 and holds the lock while it runs.
+	exec 8>"$DOCKER_DATA.lock"
+	if ! flock -n 8; then
+		fail dockerd "" "the docker image store $DOCKER_DATA is in use by another testenv ($(cat "$DOCKER_DATA.owner" 2>/dev/null || echo unknown)); run make testenv-down there, or set APIMCONF_CACHE_DIR to use a separate cache"
+	fi
+	echo "TESTENV_DIR=$TESTENV_DIR" >"$DOCKER_DATA.owner"
 	# dockerd sets the FORWARD policy to DROP; remember it to restore on down.
 	if [ ! -s "$TESTENV_DIR/iptables-forward-policy" ]; then
 		PATH="$PATH:/usr/sbin:/sbin" iptables -S FORWARD 2>/dev/null | awk '$1=="-P"{print $3}' >"$TESTENV_DIR/iptables-forward-policy" || true
@@ -96,6 +103,7 @@ up_dockerd() {
 		--bridge "$BRIDGE" --ip 127.0.0.1 --userland-proxy=false \
 		</dev/null >"$logf" 2>&1 &
 	local pid=$! i
+	exec 8>&-
 	for i in $(seq 1 300); do
 		docker_ version >/dev/null 2>&1 && break
 		kill -0 "$pid" 2>/dev/null || fail dockerd "$logf" "dockerd exited during start"
