@@ -290,10 +290,11 @@ cmd_down() {
 		rm -rf "$DOCKER_EXEC"
 	fi
 	rm -f "$DOCKER_SOCK"
-	if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" 2>/dev/null || true; fi
-	# Bridges of user-defined networks of our dockerd (br-<id>) and Docker's
-	# iptables chains, only when no other dockerd runs on the machine.
+	# Our bridge, bridges of user-defined networks (br-<id>) and Docker's
+	# iptables chains: only when no other dockerd runs on the machine (another
+	# checkout's testenv may be using them).
 	if ! pgrep -x dockerd >/dev/null 2>&1; then
+		if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" 2>/dev/null || true; fi
 		local b
 		for b in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep '^br-' || true); do ip link delete "$b" 2>/dev/null || true; done
 		local ipt t rule ch
