@@ -95,14 +95,13 @@ type apimNode struct {
 	kms        []*kmRec
 	residentID string
 	revokedDB  []revokedRec
-	gwRevoked  map[string]int64
 	timers     []*time.Timer
 	jwksCache  map[string]map[string]any // url -> kid -> *rsa.PublicKey
 }
 
 func newAPIMNode(p *Platform, key, wrong *rsa.PrivateKey) *apimNode {
 	n := &apimNode{p: p, apis: map[string]*apiRec{}, apps: map[string]*appRec{}, subs: map[string]*subRec{},
-		gwRevoked: map[string]int64{}, jwksCache: map[string]map[string]any{}, residentID: newUUID()}
+		jwksCache: map[string]map[string]any{}, residentID: newUUID()}
 	n.km = newIssuer(p, p.eps.KM(), key)
 	n.km.regPath = dcrBase + "/register"
 	n.km.userinfo = "/oauth2/userinfo"
@@ -125,12 +124,13 @@ func (n *apimNode) stopTimers() {
 }
 
 // recordRevocation stores the revoked jti (AM_REVOKED_JWT) and publishes it
-// to the gateway's revoked map. expiryMS is epoch milliseconds.
+// through the event hub to the gateways' revoked maps. expiryMS is epoch
+// milliseconds.
 func (n *apimNode) recordRevocation(jti string, expiryMS int64) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.revokedDB = append(n.revokedDB, revokedRec{Sig: jti, Expiry: expiryMS})
-	n.gwRevoked[jti] = expiryMS
+	n.mu.Unlock()
+	n.p.publishRevocation(jti, expiryMS)
 }
 
 func (n *apimNode) registerManagement(mux *http.ServeMux) {
@@ -147,10 +147,7 @@ func (n *apimNode) registerManagement(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "text/html;charset=UTF-8")
 		io.WriteString(w, `<!DOCTYPE html><html><head><title>WSO2 Management Console</title></head><body><form action="../admin/login_action.jsp" method="POST"><input name="username"/><input name="password" type="password"/></form></body></html>`)
 	})
-	mux.HandleFunc("GET /services/Version", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/xml")
-		io.WriteString(w, `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>WSO2 API Manager-4.7.0</return></ns:getVersionResponse>`)
-	})
+	mux.HandleFunc("GET /services/Version", carbonVersion)
 
 	mux.HandleFunc("POST "+dcrBase+"/register", n.dcr)
 
@@ -211,6 +208,13 @@ func (n *apimNode) registerGatewayMgmt(mux *http.ServeMux) {
 		io.WriteString(w, "OK")
 	})
 	mux.HandleFunc("GET "+gwBase+"/api-artifact", n.apiArtifact)
+}
+
+// carbonVersion is the Carbon version service every WSO2 node answers (the
+// charts' liveness probe).
+func carbonVersion(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/xml")
+	io.WriteString(w, `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>WSO2 API Manager-4.7.0</return></ns:getVersionResponse>`)
 }
 
 func redirect(to string) http.HandlerFunc {
@@ -462,7 +466,7 @@ func (n *apimNode) deploymentBody(d *deploymentRec) map[string]any {
 	if d.Acked {
 		m["status"] = "APPROVED"
 		m["successDeployedTime"] = rfc3339(d.Success)
-		m["liveGatewayCount"], m["deployedGatewayCount"] = 1, 1
+		m["liveGatewayCount"], m["deployedGatewayCount"] = len(n.p.gateways), len(n.p.gateways)
 	}
 	return m
 }
@@ -616,7 +620,7 @@ func (n *apimNode) lifecycleState(w http.ResponseWriter, r *http.Request) {
 
 func (n *apimNode) environmentBody() map[string]any {
 	return map[string]any{"id": "Default", "name": "Default", "displayName": "Default", "type": "hybrid", "gatewayType": "Regular",
-		"serverUrl": n.p.eps.Management + "/services/", "provider": "wso2", "showInApiConsole": true,
+		"serverUrl": n.p.eps.GatewayMgmt() + "/services/", "provider": "wso2", "showInApiConsole": true,
 		"vhosts": []any{map[string]any{"host": defaultVhost, "httpContext": "", "httpPort": 80, "httpsPort": 443, "wsPort": 9099, "wssPort": 8099}}}
 }
 

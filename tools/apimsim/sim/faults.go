@@ -26,6 +26,10 @@ const (
 	FaultGatewayNoAuth            = "gateway-no-auth"
 	FaultResidentJWKSWrongKey     = "resident-jwks-wrong-key"
 	FaultResidentTokenWrongIssuer = "resident-token-wrong-issuer"
+	FaultGatewayWrongKMURL        = "gateway-wrong-km-url"
+	FaultTMNotThrottling          = "tm-not-throttling"
+	FaultReplicaDown              = "replica-down"
+	FaultRevocationOneReplica     = "revocation-one-replica"
 )
 
 var faultTable = map[string]string{
@@ -43,6 +47,10 @@ var faultTable = map[string]string{
 	FaultGatewayNoAuth:            "the gateway lets calls without any token through to the backend",
 	FaultResidentJWKSWrongKey:     "APIM's /oauth2/jwks serves a different public key under the resident key manager's kid (APIM still trusts its own key internally)",
 	FaultResidentTokenWrongIssuer: "the resident key manager signs tokens with iss https://localhost:9443/oauth2/token instead of its discovery issuer (APIM still accepts them internally)",
+	FaultGatewayWrongKMURL:        "the gateway's deployment.toml ([apim.key_manager] service_url, [oauth.endpoints] oauth2_jwks_url) names wso2am-cp-service, the charts' placeholder, a Service that does not exist; resident/dedicated key manager tokens no longer validate at that gateway",
+	FaultTMNotThrottling:          "the traffic manager never throttles: an application past its tier's quota (10PerMin) keeps getting 200",
+	FaultReplicaDown:              "the gateway's last replica has a dead pass-through transport but stays in the Service's rotation: API calls routed to it fail with 503 (patterns with one gateway replica: no effect)",
+	FaultRevocationOneReplica:     "token-revocation events reach only the first gateway replica; the others keep accepting revoked tokens (patterns with one gateway replica: no effect)",
 }
 
 // Faults lists the known faults sorted by name.

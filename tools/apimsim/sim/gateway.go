@@ -10,7 +10,9 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -24,8 +26,69 @@ func invalidCreds(w http.ResponseWriter) {
 	gatewayError(w, 401, "900901", "Invalid Credentials", "Invalid Credentials. Make sure you have provided the correct security credentials")
 }
 
-// gateway is the API traffic listener: /<context>/<version>/<resource>.
-func (n *apimNode) gateway(w http.ResponseWriter, r *http.Request) {
+// gatewayInstance is one gateway replica (a universal gateway pod, or an
+// all-in-one's embedded gateway): its own revoked-token map, fed by the
+// event hub, and its own deployment.toml wiring, by which it reaches the key
+// manager. Deployed APIs, applications and subscriptions come from the
+// shared database through the control plane, as in WSO2.
+type gatewayInstance struct {
+	p    *Platform
+	n    *apimNode
+	comp string
+	idx  int
+	wire wiring
+
+	mu      sync.Mutex
+	revoked map[string]int64 // jti -> expiry (ms)
+}
+
+func newGatewayInstance(p *Platform, comp string, idx int, w wiring) *gatewayInstance {
+	return &gatewayInstance{p: p, n: p.apim, comp: comp, idx: idx, wire: w, revoked: map[string]int64{}}
+}
+
+// revoke adds a jti to this replica's revoked map (a token-revocation event).
+func (g *gatewayInstance) revoke(jti string, expiryMS int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.revoked[jti] = expiryMS
+}
+
+// reload replaces the revoked map with the database's list, as a gateway
+// does at startup (GET /internal/data/v1/revokedjwt).
+func (g *gatewayInstance) reload() {
+	g.n.mu.Lock()
+	rows := append([]revokedRec(nil), g.n.revokedDB...)
+	g.n.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.revoked = map[string]int64{}
+	for _, r := range rows {
+		g.revoked[r.Sig] = r.Expiry
+	}
+}
+
+func (g *gatewayInstance) isRevoked(jti string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.revoked[jti]
+	return ok
+}
+
+// publishRevocation is the event hub: every gateway replica receives the
+// token-revocation event, except under revocation-one-replica, where only
+// the first replica of each gateway component does.
+func (p *Platform) publishRevocation(jti string, expiryMS int64) {
+	for _, g := range p.gateways {
+		if p.fault(FaultRevocationOneReplica) && g.idx > 0 {
+			continue
+		}
+		g.revoke(jti, expiryMS)
+	}
+}
+
+// serve is the API traffic listener: /<context>/<version>/<resource>.
+func (g *gatewayInstance) serve(w http.ResponseWriter, r *http.Request) {
+	n := g.n
 	n.mu.Lock()
 	var api *apiRec
 	var rest string
@@ -49,23 +112,37 @@ func (n *apimNode) gateway(w http.ResponseWriter, r *http.Request) {
 		gatewayError(w, 401, "900902", "Missing Credentials", "Invalid Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN'")
 		return
 	}
-	c, km, err := n.validateJWT(tok)
+	c, km, err := g.validateJWT(tok)
 	if err != nil {
-		n.p.logf("gateway: token rejected: %v", err)
+		n.p.logf("gateway %s/%d: token rejected: %v", g.comp, g.idx, err)
 		invalidCreds(w)
 		return
 	}
-	if !n.p.fault(FaultGatewayNoSubscription) && !n.subscribed(api, c, km) {
+	appID, tier, subscribed := n.subscription(api, c, km)
+	if !subscribed && !n.p.fault(FaultGatewayNoSubscription) {
 		gatewayError(w, 403, "900908", "Resource forbidden", "User is NOT authorized to access the Resource. API Subscription validation failed.")
 		return
+	}
+	if appID != "" {
+		if ok, next := n.p.tm.allow(appID, tier); !ok {
+			// WSO2's application-level throttle-out (APIThrottleConstants
+			// APPLICATION_THROTTLE_OUT_ERROR_CODE, _throttle_out_handler_).
+			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(next)/time.Second)+1))
+			gatewayError(w, http.StatusTooManyRequests, "900803", "Message throttled out",
+				"You have exceeded your quota .You can access API after "+next.UTC().Format("2006-Jan-02 15:04:05+0000 UTC"))
+			return
+		}
 	}
 	n.proxy(w, r, api, rest)
 }
 
 // validateJWT picks the key manager by iss (the resident KM or a registered
 // enabled one), verifies the signature with its keys, and checks time and the
-// revoked map. It returns the KM name.
-func (n *apimNode) validateJWT(tok string) (claims, string, error) {
+// revoked map. It returns the KM name. Resident-KM tokens need the key
+// manager and JWKS Services this replica's deployment.toml names: a replica
+// wired to a Service that does not exist cannot get the keys.
+func (g *gatewayInstance) validateJWT(tok string) (claims, string, error) {
+	n := g.n
 	var c claims
 	obj, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
@@ -78,6 +155,11 @@ func (n *apimNode) validateJWT(tok string) (claims, string, error) {
 	kmName := ""
 	if c.Iss == n.km.iss {
 		kmName = residentKMName
+		for _, u := range []string{g.wire.KMServiceURL, g.wire.JWKSURL} {
+			if u != "" && !strings.Contains(u, "://localhost:") && !n.p.urlServiceUp(u) {
+				return c, "", errors.New("key manager unreachable from this gateway: " + u + ": no such host")
+			}
+		}
 		keyFor = func(kid string) *rsa.PublicKey {
 			if kid == n.km.kid {
 				return &n.km.key.PublicKey
@@ -119,13 +201,8 @@ func (n *apimNode) validateJWT(tok string) (claims, string, error) {
 	if time.Now().Unix() >= c.Exp || time.Now().Unix()+60 < c.Nbf {
 		return c, "", errors.New("token expired or not yet valid")
 	}
-	if !n.p.fault(FaultGatewayIgnoresRevocation) {
-		n.mu.Lock()
-		_, revoked := n.gwRevoked[c.Jti]
-		n.mu.Unlock()
-		if revoked {
-			return c, "", errors.New("token revoked (jti in revoked map)")
-		}
+	if !n.p.fault(FaultGatewayIgnoresRevocation) && g.isRevoked(c.Jti) {
+		return c, "", errors.New("token revoked (jti in this replica's revoked map)")
 	}
 	return c, kmName, nil
 }
@@ -192,9 +269,10 @@ func pemKey(val string) *rsa.PublicKey {
 	return nil
 }
 
-// subscribed maps the consumer key claim (azp, else client_id) to an
-// application key of that KM and checks it subscribes to api.
-func (n *apimNode) subscribed(api *apiRec, c claims, kmName string) bool {
+// subscription maps the consumer key claim (azp, else client_id) to an
+// application key of that KM and reports the application, its throttling
+// tier and whether it subscribes to api.
+func (n *apimNode) subscription(api *apiRec, c claims, kmName string) (appID, tier string, ok bool) {
 	ck := c.Azp
 	if ck == "" {
 		ck = c.ClientID
@@ -204,15 +282,16 @@ func (n *apimNode) subscribed(api *apiRec, c claims, kmName string) bool {
 	for _, app := range n.apps {
 		for _, k := range app.Keys {
 			if k.ConsumerKey == ck && k.KeyManager == kmName {
+				appID, tier = app.ID, app.Tier
 				for _, s := range n.subs {
 					if s.AppID == app.ID && s.APIID == api.ID && s.Status == "UNBLOCKED" {
-						return true
+						return appID, tier, true
 					}
 				}
 			}
 		}
 	}
-	return false
+	return appID, tier, false
 }
 
 // proxy forwards to the production endpoint through the platform's dialer.

@@ -1,6 +1,9 @@
 // Package sim emulates the HTTP surface of a WSO2 API Manager deployment
-// pattern (today pattern 6: an APIM 4.6/4.7 all-in-one node plus WSO2 Identity
-// Server 7 as key manager) on loopback listeners. Requests to WSO2's REST APIs
+// pattern (0-6: the all-in-one alone or in HA, with a separate universal
+// gateway, the distributed control plane / traffic manager / gateway / key
+// manager layouts, and the all-in-one with WSO2 Identity Server 7 as key
+// manager) on loopback listeners, one per Kubernetes Service port the charts
+// render, with replicas behind them. Requests to WSO2's REST APIs
 // are validated against WSO2's own OpenAPI contracts and so are the emulator's
 // answers; everything else follows the observed behaviour recorded in
 // shared/facts/wso2-rest-flow.md. Named faults break one behaviour each, so the
@@ -28,7 +31,8 @@ import (
 
 // Options configure Start.
 type Options struct {
-	// Pattern is the deployment pattern to emulate (6 today).
+	// Pattern is the deployment pattern to emulate, 0-6 (Patterns lists
+	// them). The zero value is pattern 0.
 	Pattern int
 	// Faults are fault names (see Faults); items may be comma-separated lists.
 	Faults []string
@@ -67,43 +71,39 @@ const (
 	roleGateway    role = "gateway"      // API traffic (8243)
 	roleIS         role = "identity-server"
 	roleBackend    role = "backend" // echo backend (plain HTTP)
+	roleCarbon     role = "carbon"  // /services/Version, what every WSO2 node answers (TM, KM, GW)
+	roleBinary     role = "binary"  // Thrift/JMS ports: accept connections, speak no HTTP API
 )
 
-// listenerSpec is one host:port of the emulated deployment.
+// listenerSpec is one host:port of the emulated deployment: a Service port
+// (Replica -1), or one replica's own address.
 type listenerSpec struct {
-	Host   string
-	Port   int
-	TLS    bool
-	Roles  []role
-	Fields []string // framework.Endpoints fields this listener's URL fills
+	Host      string
+	Port      int
+	TLS       bool
+	Roles     []role
+	Fields    []string // framework.Endpoints fields this listener's URL fills
+	Component string
+	Replica   int
 }
 
-// topology describes a pattern as data. Adding patterns 0-5 means adding
-// entries here (and, for separate nodes, listeners with split roles); the
-// handlers are per role and do not know which node they run on.
-type topology struct {
-	Pattern     int
-	Description string
-	Listeners   []listenerSpec
-}
-
-const (
-	aioHost     = "apim-wso2am-all-in-one-am-service"
-	isHost      = "is-identity-server"
-	backendHost = "apim-conformance-echo"
-)
-
-var topologies = map[int]topology{
-	6: {
-		Pattern:     6,
-		Description: "APIM 4.7 all-in-one with WSO2 Identity Server 7 as key manager",
-		Listeners: []listenerSpec{
-			{Host: aioHost, Port: 9443, TLS: true, Roles: []role{roleManagement, roleKeyManager, roleGWMgmt}, Fields: []string{"management"}},
-			{Host: aioHost, Port: 8243, TLS: true, Roles: []role{roleGateway}, Fields: []string{"gateway"}},
-			{Host: isHost, Port: 9443, TLS: true, Roles: []role{roleIS}, Fields: []string{"identityServer"}},
-			{Host: backendHost, Port: 8080, Roles: []role{roleBackend}, Fields: []string{"backend"}},
-		},
-	},
+// listeners flattens the topology: every Service port, then, for components
+// with more than one replica, every replica address's ports.
+func (t topology) listeners() []listenerSpec {
+	var out []listenerSpec
+	for _, c := range t.Components {
+		for _, ps := range c.Ports {
+			out = append(out, listenerSpec{Host: c.Service, Port: ps.Port, TLS: ps.TLS, Roles: ps.Roles, Fields: ps.Fields, Component: c.Name, Replica: -1})
+		}
+		if c.Replicas > 1 {
+			for i, h := range c.ReplicaHosts {
+				for _, ps := range c.replicaPorts() {
+					out = append(out, listenerSpec{Host: h, Port: ps.Port, TLS: ps.TLS, Roles: ps.Roles, Component: c.Name, Replica: i})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Platform is a running emulated deployment.
@@ -127,14 +127,17 @@ type Platform struct {
 
 	apim *apimNode
 	is   *isNode
+
+	comps    map[string]*compState
+	svcPorts map[string]string // Service host:port -> component
+	configs  map[string]string // component -> rendered deployment.toml
+	gateways []*gatewayInstance
+	tm       *throttler
 }
 
 // Start brings the pattern up on 127.0.0.1 and returns once every listener
 // accepts connections.
 func Start(ctx context.Context, o Options) (*Platform, error) {
-	if o.Pattern == 0 {
-		o.Pattern = 6
-	}
 	topo, ok := topologies[o.Pattern]
 	if !ok {
 		var have []string
@@ -171,8 +174,9 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	wg.Add(1)
 	go func() { defer wg.Done(); specs, specErr = loadSpecs(dir) }()
 	keys, keyErr := signingKeys()
+	lspecs := topo.listeners()
 	var hosts []string
-	for _, l := range topo.Listeners {
+	for _, l := range lspecs {
 		hosts = append(hosts, l.Host)
 	}
 	caPEM, cert, tlsErr := newTLS(hosts)
@@ -181,14 +185,25 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 		return nil, err
 	}
 
-	p := &Platform{opts: o, faults: faults, topo: topo, specs: specs, started: time.Now()}
+	p := &Platform{opts: o, faults: faults, topo: topo, specs: specs, started: time.Now(),
+		comps: map[string]*compState{}, svcPorts: map[string]string{}, configs: map[string]string{}, tm: newThrottler(faults[FaultTMNotThrottling])}
+	for _, c := range topo.Components {
+		p.comps[c.Name] = newCompState(c)
+		if c.Wiring != nil {
+			w := *c.Wiring
+			if faults[FaultGatewayWrongKMURL] && c.Name == topo.gatewayComponent() {
+				w = w.withWrongKM()
+			}
+			p.configs[c.Name] = w.render(c.Name)
+		}
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if faults[FaultSlowStart] {
 		p.ready = p.started.Add(o.SlowStart)
 	}
 	p.eps = framework.Endpoints{CAPEM: caPEM, HostMap: map[string]string{}}
-	lns := make([]net.Listener, len(topo.Listeners))
-	for i, ls := range topo.Listeners {
+	lns := make([]net.Listener, len(lspecs))
+	for i, ls := range lspecs {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			for _, l := range lns[:i] {
@@ -199,6 +214,9 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 		lns[i] = ln
 		hp := net.JoinHostPort(ls.Host, strconv.Itoa(ls.Port))
 		p.eps.HostMap[hp] = ln.Addr().String()
+		if ls.Replica < 0 {
+			p.svcPorts[hp] = ls.Component
+		}
 		scheme := "http"
 		if ls.TLS {
 			scheme = "https"
@@ -228,14 +246,32 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	if p.eps.IdentityServer != "" {
 		p.is = newISNode(p, keys.is, keys.wrong)
 	}
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	for i, ls := range topo.Listeners {
-		mux := http.NewServeMux()
-		for _, r := range ls.Roles {
-			p.register(mux, r)
+	for _, c := range topo.Components {
+		if !c.hasRole(roleGateway) {
+			continue
 		}
+		w := *c.Wiring
+		if faults[FaultGatewayWrongKMURL] {
+			w = w.withWrongKM()
+		}
+		for i := 0; i < c.Replicas; i++ {
+			p.gateways = append(p.gateways, newGatewayInstance(p, c.Name, i, w))
+		}
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	for i, ls := range lspecs {
 		name := ls.Host + ":" + strconv.Itoa(ls.Port)
-		srv := &http.Server{Handler: p.frontDoor(name, ls, mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+		var h http.Handler
+		if ls.Replica < 0 {
+			hs := make([]http.Handler, p.comps[ls.Component].spec.Replicas)
+			for r := range hs {
+				hs[r] = p.replicaHandler(ls, r)
+			}
+			h = p.serviceDispatch(ls, hs)
+		} else {
+			h = p.replicaDirect(ls, p.replicaHandler(ls, ls.Replica))
+		}
+		srv := &http.Server{Handler: p.frontDoor(name, ls, h), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		ln := lns[i]
 		if ls.TLS {
 			srv.TLSConfig = tlsCfg
@@ -248,7 +284,21 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	return p, nil
 }
 
-func (p *Platform) register(mux *http.ServeMux, r role) {
+// replicaHandler is replica r's surface on the listener's port: the roles'
+// handlers, behind contract validation for WSO2's REST APIs.
+func (p *Platform) replicaHandler(ls listenerSpec, r int) http.Handler {
+	mux := http.NewServeMux()
+	for _, x := range ls.Roles {
+		p.register(mux, x, ls.Component, r)
+	}
+	var h http.Handler = mux
+	if hasRole(ls, roleManagement) || hasRole(ls, roleGWMgmt) {
+		h = p.contractMiddleware(h)
+	}
+	return h
+}
+
+func (p *Platform) register(mux *http.ServeMux, r role, component string, replica int) {
 	switch r {
 	case roleManagement:
 		p.apim.registerManagement(mux)
@@ -257,12 +307,27 @@ func (p *Platform) register(mux *http.ServeMux, r role) {
 	case roleGWMgmt:
 		p.apim.registerGatewayMgmt(mux)
 	case roleGateway:
-		mux.Handle("/", http.HandlerFunc(p.apim.gateway))
+		mux.Handle("/", http.HandlerFunc(p.gateway(component, replica).serve))
 	case roleIS:
 		p.is.register(mux)
 	case roleBackend:
 		mux.Handle("/", echo.Handler())
+	case roleCarbon:
+		mux.HandleFunc("GET /services/Version", carbonVersion)
+	case roleBinary:
+		// Accepts connections; the event hub and throttling traffic these
+		// ports carry is done in process.
 	}
+}
+
+// gateway returns the gateway instance of a component's replica.
+func (p *Platform) gateway(component string, replica int) *gatewayInstance {
+	for _, g := range p.gateways {
+		if g.comp == component && g.idx == replica {
+			return g
+		}
+	}
+	panic("apimsim: no gateway instance " + component + "/" + strconv.Itoa(replica))
 }
 
 // Endpoints returns the URLs, CA and host map of the running platform.
@@ -360,6 +425,10 @@ func (w *statusWriter) WriteHeader(c int) {
 	w.ResponseWriter.WriteHeader(c)
 }
 
+// Unwrap lets http.ResponseController reach the connection (a deleted
+// replica drops it).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = 200
@@ -367,13 +436,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// frontDoor applies what sits in front of every handler: the request log,
-// slow-start, portal-down and contract validation.
+// frontDoor applies what sits in front of every listener: the request log,
+// slow-start and portal-down. Contract validation sits behind the replica
+// choice (replicaHandler).
 func (p *Platform) frontDoor(name string, ls listenerSpec, mux http.Handler) http.Handler {
-	var h http.Handler = mux
-	if hasRole(ls, roleManagement) || hasRole(ls, roleGWMgmt) {
-		h = p.contractMiddleware(h)
-	}
+	h := mux
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}

@@ -25,7 +25,7 @@ type env struct {
 func start(t *testing.T, faults ...string) *env {
 	t.Helper()
 	var log bytes.Buffer
-	p, err := Start(context.Background(), Options{Faults: faults, Log: &log, SlowStart: 300 * time.Millisecond})
+	p, err := Start(context.Background(), Options{Pattern: 6, Faults: faults, Log: &log, SlowStart: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func (e *env) noViolations() {
 
 func TestStartClose(t *testing.T) {
 	t0 := time.Now()
-	p, err := Start(context.Background(), Options{})
+	p, err := Start(context.Background(), Options{Pattern: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestStartClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 = time.Now()
-	p, err = Start(context.Background(), Options{})
+	p, err = Start(context.Background(), Options{Pattern: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,8 +257,8 @@ func TestStartClose(t *testing.T) {
 	if _, err := Start(context.Background(), Options{Faults: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), "slow-start") {
 		t.Fatalf("unknown fault error %v", err)
 	}
-	if _, err := Start(context.Background(), Options{Pattern: 3}); err == nil {
-		t.Fatal("pattern 3 accepted")
+	if _, err := Start(context.Background(), Options{Pattern: 7}); err == nil {
+		t.Fatal("pattern 7 accepted")
 	}
 	if _, err := Start(context.Background(), Options{SpecDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "spec") {
 		t.Fatalf("bad spec dir error %v", err)
