@@ -94,6 +94,8 @@ type Cluster struct {
 	nodes      []string
 	ports      map[string]int
 	keepLogs   bool
+	mu         sync.Mutex // guards comps and stopping
+	stopping   bool
 	stopOnce   sync.Once
 	stopErr    error
 	stopped    chan struct{}
@@ -209,12 +211,23 @@ func (c *Cluster) path(p ...string) string {
 func (c *Cluster) bin(name string) string { return filepath.Join(c.opts.BinDir, name) }
 
 func (c *Cluster) run(name string, args ...string) (*component, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopping {
+		return nil, &StepError{Step: name, Err: errors.New("cluster stopped (signal) during start")}
+	}
 	comp, err := startComponent(name, c.bin(name), args, c.path("logs"), c.path("pids"), c.workDir)
 	if err != nil {
 		return nil, err
 	}
 	c.comps = append(c.comps, comp)
 	return comp, nil
+}
+
+func (c *Cluster) components() []*component {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*component(nil), c.comps...)
 }
 
 func (c *Cluster) start(ctx context.Context) error {
@@ -503,7 +516,7 @@ func (c *Cluster) Done() <-chan struct{} { return c.stopped }
 
 // Err reports a component that exited on its own (nil while all run).
 func (c *Cluster) Err() error {
-	for _, comp := range c.comps {
+	for _, comp := range c.components() {
 		if done, err := comp.exited(); done {
 			select {
 			case <-c.stopped:
@@ -526,8 +539,12 @@ func (c *Cluster) Stop() error {
 	}
 	c.stopOnce.Do(func() {
 		unregisterForSignals(c)
-		for i := len(c.comps) - 1; i >= 0; i-- {
-			c.comps[i].stop(10 * time.Second)
+		c.mu.Lock()
+		c.stopping = true
+		comps := append([]*component(nil), c.comps...)
+		c.mu.Unlock()
+		for i := len(comps) - 1; i >= 0; i-- {
+			comps[i].stop(10 * time.Second)
 		}
 		var errs []error
 		if c.workDir != "" {

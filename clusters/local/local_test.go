@@ -173,7 +173,7 @@ func TestStopKillsEverything(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Stop() })
 	var pids []int
-	for _, comp := range c.comps {
+	for _, comp := range c.components() {
 		pids = append(pids, comp.cmd.Process.Pid)
 	}
 	if len(pids) != len(Binaries) {
@@ -272,7 +272,7 @@ func TestSIGINTStopsCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		var pids []string
-		for _, comp := range c.comps {
+		for _, comp := range c.components() {
 			pids = append(pids, strconv.Itoa(comp.cmd.Process.Pid))
 		}
 		if err := os.WriteFile(pidFile, []byte(strings.Join(pids, " ")), 0o644); err != nil {

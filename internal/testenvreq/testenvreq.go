@@ -25,7 +25,7 @@ func Required() bool {
 // Hint is the how-to-enable text appended to skip messages.
 const Hint = "run `make testenv-up` and export what it prints " +
 	"(or `. .testenv/env.sh`): KUBECONFIG, APIMCONF_CONTROLPLANE_BIN, DOCKER_HOST, " +
-	"TESTCONTAINERS_RYUK_DISABLED=true, TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1, APIMCONF_MYSQL_IMAGE; " +
+	"TESTCONTAINERS_RYUK_DISABLED=true, TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1, APIMCONF_MYSQL_IMAGE, APIMCONF_MYSQL_EXTERNAL_DSN; " +
 	"set REQUIRE_TESTENV=1 to make this a failure instead of a skip"
 
 // Message is the text used for a missing piece of infrastructure.
