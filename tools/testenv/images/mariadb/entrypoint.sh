@@ -14,6 +14,11 @@ if [ -z "${MYSQL_ROOT_PASSWORD:-}" ] && [ -z "${MYSQL_ALLOW_EMPTY_PASSWORD:-}" ]
 	exit 1
 fi
 
+if [ -n "${MYSQL_RANDOM_ROOT_PASSWORD:-}" ] && [ -z "${MYSQL_ROOT_PASSWORD:-}" ] && [ ! -d "$DATADIR/mysql" ]; then
+	MYSQL_ROOT_PASSWORD="$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	echo "GENERATED ROOT PASSWORD: $MYSQL_ROOT_PASSWORD"
+fi
+
 if [ ! -d "$DATADIR/mysql" ]; then
 	log "Initializing database files"
 	mariadb-install-db --defaults-file="$CNF" --user=mysql --datadir="$DATADIR" --auth-root-authentication-method=normal --skip-test-db >/dev/null
