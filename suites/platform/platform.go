@@ -23,6 +23,9 @@ type Phase struct {
 	Duration time.Duration `json:"duration"`
 }
 
+// Inspector is the conformance checks' view behind the HTTP surface.
+type Inspector = conformance.Inspector
+
 // Platform is a running deployment.
 type Platform struct {
 	Endpoints    framework.Endpoints
@@ -33,6 +36,9 @@ type Platform struct {
 	// ContractViolations is set on the emulator: requests the suite sent, or
 	// answers the emulator gave, that break WSO2's published contracts.
 	ContractViolations func() []string
+	// Inspector looks behind the HTTP surface (rendered deployment.toml,
+	// Services, replicas, pod deletion); nil where unsupported.
+	Inspector Inspector
 	// Diagnose writes what a person needs to debug a failure under dir.
 	Diagnose func(ctx context.Context, dir string) error
 	// Close tears the platform down (or keeps it, as configured).
@@ -58,53 +64,4 @@ func Up(ctx context.Context, cfg framework.Config, log io.Writer) (*Platform, er
 		return upCluster(ctx, cfg, log)
 	}
 	return nil, fmt.Errorf("unknown platform %q: use sim, kind or existing", cfg.Platform)
-}
-
-// simCapabilities is what each emulated topology can do.
-var simCapabilities = map[int][]conformance.Capability{
-	6: {conformance.ResidentKM, conformance.IS7KM},
-}
-
-func upSim(ctx context.Context, cfg framework.Config, log io.Writer) (*Platform, error) {
-	caps, ok := simCapabilities[cfg.Pattern]
-	if !ok {
-		return nil, fmt.Errorf("the emulator has no topology for pattern %d yet (it has: %v); run pattern 6, or a real cluster with --platform kind", cfg.Pattern, keys(simCapabilities))
-	}
-	start := time.Now()
-	p, err := sim.Start(ctx, sim.Options{
-		Pattern: cfg.Pattern, Faults: cfg.Faults,
-		AdminUser: cfg.Admin.Username, AdminPassword: cfg.Admin.Password,
-		Log: log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("starting the emulator: %w", err)
-	}
-	info := map[string]string{"mode": "emulator", "platform": "tools/apimsim", "pattern": fmt.Sprint(cfg.Pattern)}
-	if len(cfg.Faults) > 0 {
-		info["faults"] = fmt.Sprint(cfg.Faults)
-	}
-	return &Platform{
-		Endpoints:    p.Endpoints(),
-		Capabilities: caps,
-		Info:         info,
-		Phases:       []Phase{{Name: "emulator", Duration: time.Since(start)}},
-		ContractViolations: func() []string {
-			var out []string
-			for _, v := range p.Violations() {
-				out = append(out, fmt.Sprintf("%s %s %s: %s", v.Direction, v.Method, v.Path, v.Detail))
-			}
-			return out
-		},
-		Diagnose: func(context.Context, string) error { return nil },
-		Close:    func(context.Context) error { return p.Close() },
-	}, nil
-}
-
-func keys(m map[int][]conformance.Capability) []int {
-	var out []int
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
 }
