@@ -5,7 +5,7 @@ PATTERN ?= 6
 FAULT ?=
 RUN_ID ?=
 
-.PHONY: help test demo test-pattern-6 bench vet fmt-check testenv-up testenv-down
+.PHONY: help test demo test-pattern-6 bench vet fmt-check testenv-up testenv-down lint-workflows
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
@@ -13,11 +13,14 @@ help: ## list the targets
 demo: ## pattern PATTERN (default 6) against the emulator, seconds, any machine; FAULT=<name> injects a fault
 	$(GO) run ./tools/apimconf demo --pattern $(PATTERN) $(if $(FAULT),--fault $(FAULT)) $(if $(RUN_ID),--run-id $(RUN_ID))
 
-test: vet fmt-check ## the self-tests: unit tests, fault matrix, infrastructure tests (REQUIRE_TESTENV=1 makes missing infra fail)
+test: vet fmt-check lint-workflows ## the self-tests: unit tests, fault matrix, infrastructure tests (REQUIRE_TESTENV=1 makes missing infra fail)
 	$(GO) test -count=1 ./...
 
 bench: ## benchmarks (full pattern-6 check run against the emulator)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./suites/...
+
+lint-workflows: ## actionlint the GitHub workflows (a Go tool of this module: no separate install)
+	$(GO) tool actionlint .github/workflows/*.yml
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -21,8 +21,10 @@ func init() {
 }
 
 const reportUsage = `Usage:
-  apimconf report merge --out DIR RUN_DIR...   combine runs into DIR/summary.html,
+  apimconf report merge --out DIR [--markdown FILE] RUN_DIR...
+                                               combine runs into DIR/summary.html,
                                                DIR/conformance-report.yaml and .json
+                                               (and a Markdown matrix for CI job summaries)
   apimconf report validate PATH...             check conformance-report files (or run
                                                directories) against the schema
 
@@ -65,6 +67,7 @@ func reportMerge(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "directory to write summary.html and conformance-report.{yaml,json} into (created)")
+	md := fs.String("markdown", "", "also write the matrix as Markdown to this file (for a CI job summary)")
 	fs.Usage = func() { fmt.Fprint(stderr, reportUsage+"\nFlags of merge:\n"); fs.PrintDefaults() }
 	if err := fs.Parse(interleave(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -84,6 +87,16 @@ func reportMerge(args []string, stdout, stderr io.Writer) int {
 	if err := creport.WriteMerged(*out, runs, redact.Default); err != nil {
 		fmt.Fprintln(stderr, "apimconf report merge:", err)
 		return 1
+	}
+	if *md != "" {
+		err := os.MkdirAll(filepath.Dir(*md), 0o755)
+		if err == nil {
+			err = os.WriteFile(*md, creport.RenderMarkdown(runs, redact.Default), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "apimconf report merge: markdown:", err)
+			return 1
+		}
 	}
 	result := creport.Success
 	for _, r := range runs {
@@ -107,7 +120,7 @@ func interleave(args []string) []string {
 			i = len(args)
 		case strings.HasPrefix(a, "-") && a != "-":
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && (a == "--out" || a == "-out") && i+1 < len(args) {
+			if !strings.Contains(a, "=") && (a == "--out" || a == "-out" || a == "--markdown" || a == "-markdown") && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

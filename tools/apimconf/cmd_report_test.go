@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	creport "github.com/apim-conformance/apim-conformance/reports/conformance"
+	"github.com/apim-conformance/apim-conformance/reports/junit"
 )
 
 // requireTestenv reports missing test tooling: a failure under
@@ -83,6 +84,12 @@ func TestDemoWritesReadableReports(t *testing.T) {
 		if err := creport.ValidateYAML(y); err != nil {
 			t.Errorf("%s/%s: %v", filepath.Base(dir), creport.FileYAML, err)
 		}
+		switch err := junit.ValidateXSD(context.Background(), filepath.Join(dir, "junit.xml")); {
+		case errors.Is(err, junit.ErrNoValidator) && os.Getenv("REQUIRE_TESTENV") != "1":
+			t.Logf("junit.xml not checked against reports/junit/junit.xsd: %v", err)
+		case err != nil:
+			t.Error(err)
+		}
 	}
 	reps, err := creport.ReadRun(faulty)
 	if err != nil {
@@ -114,7 +121,8 @@ func TestDemoWritesReadableReports(t *testing.T) {
 
 	out := t.TempDir()
 	var so, se bytes.Buffer
-	if code := run([]string{"report", "merge", "--out", out, clean, faulty}, &so, &se); code != 0 {
+	md := filepath.Join(out, "summary.md")
+	if code := run([]string{"report", "merge", "--out", out, clean, faulty, "--markdown", md}, &so, &se); code != 0 {
 		t.Fatalf("merge: exit %d\n%s%s", code, so.String(), se.String())
 	}
 	raw, _ := os.ReadFile(filepath.Join(out, creport.FileHTML))
@@ -123,6 +131,9 @@ func TestDemoWritesReadableReports(t *testing.T) {
 		if !strings.Contains(html, want) {
 			t.Errorf("merged summary lacks %q", want)
 		}
+	}
+	if b, err := os.ReadFile(md); err != nil || !strings.Contains(string(b), "| `revocation.gateway` | pass | **FAIL** |") {
+		t.Errorf("markdown matrix: %v\n%s", err, b)
 	}
 	items, err := creport.ReadRun(out)
 	if err != nil || len(items) != 2 {

@@ -50,18 +50,18 @@ TIMINGS=()
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---------------------------------------------------------------- packages
-need_cmds=(dockerd containerd runc iptables debootstrap mariadbd mariadb-install-db mariadb-admin docker ip)
+need_cmds=(dockerd containerd runc iptables debootstrap mariadbd mariadb-install-db mariadb-admin docker ip chromium xmllint)
 up_packages() {
 	step packages
 	local missing=() c
 	for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 	if [ ${#missing[@]} -eq 0 ]; then step_done "already installed"; return; fi
 	[ "${TESTENV_SKIP_PACKAGES:-}" = 1 ] && fail packages "" "missing commands: ${missing[*]} (TESTENV_SKIP_PACKAGES=1)"
-	[ "$(id -u)" = 0 ] || fail packages "" "missing commands: ${missing[*]}; install as root: apt-get install docker.io containerd runc iptables debootstrap mariadb-server mariadb-client iproute2"
+	[ "$(id -u)" = 0 ] || fail packages "" "missing commands: ${missing[*]}; install as root: apt-get install docker.io containerd runc iptables debootstrap mariadb-server mariadb-client iproute2 chromium libxml2-utils"
 	local logf="$TESTENV_LOGS/packages.log"
 	log "installing Debian packages (missing: ${missing[*]}); log: $logf"
 	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		docker.io containerd runc iptables debootstrap mariadb-server mariadb-client iproute2; } >"$logf" 2>&1 \
+		docker.io containerd runc iptables debootstrap mariadb-server mariadb-client iproute2 chromium libxml2-utils; } >"$logf" 2>&1 \
 		|| fail packages "$logf" "apt-get install failed"
 	step_done "installed"
 }
