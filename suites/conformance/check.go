@@ -83,6 +83,22 @@ type T struct {
 	ReportFn func(name string, value any)
 	// LogFn prints a progress line.
 	LogFn func(format string, args ...any)
+	// SkipFn stops the check as skipped with a reason (the runner's own
+	// skip); nil: Skip panics with a value Run recognises.
+	SkipFn func(reason string)
+}
+
+// skipped is the panic value of Skip when the runner gives no SkipFn.
+type skipped struct{ reason string }
+
+// Skip stops the check as skipped, for conditions that only the run's
+// configuration knows (opt-in disruptive checks); capabilities are handled
+// before the body runs.
+func (t *T) Skip(reason string) {
+	if t.SkipFn != nil {
+		t.SkipFn(reason)
+	}
+	panic(skipped{reason})
 }
 
 // Report records a named figure in the run report.
@@ -111,6 +127,7 @@ func Catalogue() []Check {
 	all = append(all, keyManagerChecks()...)
 	all = append(all, gatewayChecks()...)
 	all = append(all, revocationChecks()...)
+	all = append(all, topologyChecks()...)
 	return all
 }
 

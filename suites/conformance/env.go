@@ -23,6 +23,9 @@ type Env struct {
 	Capabilities []Capability
 	HTTP         *http.Client
 	JWKS         *oauth.JWKS
+	// Inspector looks behind the HTTP surface (configs, Services,
+	// replicas); nil when the platform offers none.
+	Inspector Inspector
 	// Suffix makes the names of created resources unique per run.
 	Suffix string
 	Log    func(format string, args ...any)
@@ -49,7 +52,7 @@ func (a App) Client() oauth.Client {
 }
 
 // NewEnv builds the environment for a platform.
-func NewEnv(cfg framework.Config, ep framework.Endpoints, caps []Capability) (*Env, error) {
+func NewEnv(cfg framework.Config, ep framework.Endpoints, caps []Capability, opts ...EnvOption) (*Env, error) {
 	if err := ep.Validate(); err != nil {
 		return nil, err
 	}
@@ -64,7 +67,11 @@ func NewEnv(cfg framework.Config, ep framework.Endpoints, caps []Capability) (*E
 	if suffix == "" {
 		suffix = fmt.Sprint(time.Now().UnixNano() % 1e9)
 	}
-	return &Env{Config: cfg, Endpoints: ep, Capabilities: caps, HTTP: httpc, JWKS: &oauth.JWKS{HTTP: httpc}, Suffix: suffix}, nil
+	e := &Env{Config: cfg, Endpoints: ep, Capabilities: caps, HTTP: httpc, JWKS: &oauth.JWKS{HTTP: httpc}, Suffix: suffix}
+	for _, o := range opts {
+		o(e)
+	}
+	return e, nil
 }
 
 // Has reports whether the platform has a capability.

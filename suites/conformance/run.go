@@ -62,6 +62,8 @@ func runOne(ctx context.Context, env *Env, pattern int, c Check) (res Result) {
 			res.Status = Passed
 		case failure:
 			res.Status, res.Message = Failed, r.message
+		case skipped:
+			res.Status, res.Message = Skipped, r.reason
 		default:
 			res.Status, res.Message = Failed, fmt.Sprintf("panic: %v\n%s", r, debug.Stack())
 		}

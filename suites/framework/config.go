@@ -58,6 +58,10 @@ type Config struct {
 	Reuse     bool   `json:"reuse,omitempty"`     // REUSE=1: keep and reuse the cluster between runs
 	Keep      bool   `json:"keep,omitempty"`      // KEEP=1: keep the cluster when the run fails
 	ChartsDir string `json:"chartsDir,omitempty"` // a local helm-apim checkout instead of the Helm repo
+
+	// Disruptive enables checks that delete pods (ha.gateway-failover); off
+	// by default so a run never disturbs a shared cluster unasked.
+	Disruptive bool `json:"disruptive,omitempty"`
 }
 
 // DefaultConfig is pattern 6 on the emulator with admin/admin.
@@ -128,6 +132,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	if err := boolean("KEEP", &c.Keep); err != nil {
 		return err
 	}
+	if err := boolean("APIMCONF_DISRUPTIVE", &c.Disruptive); err != nil {
+		return err
+	}
 	for _, name := range c.Timeouts.Names() {
 		env := "APIMCONF_TIMEOUT_" + strings.ToUpper(name)
 		if v, ok := lookup(env); ok && v != "" {
@@ -165,6 +172,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Reuse, "reuse", c.Reuse, "kind: reuse the cluster if it exists and keep it afterwards")
 	fs.BoolVar(&c.Keep, "keep", c.Keep, "kind: keep the cluster when the run fails")
 	fs.StringVar(&c.ChartsDir, "charts-dir", c.ChartsDir, "a local helm-apim checkout to take charts from")
+	fs.BoolVar(&c.Disruptive, "disruptive", c.Disruptive, "also run checks that delete pods (ha.gateway-failover); env APIMCONF_DISRUPTIVE")
 }
 
 // Finalize fills the platform's timeout defaults under whatever the file set,

@@ -83,7 +83,7 @@ func define(st *state) {
 			By(fmt.Sprintf("bringing up pattern %d on %s", cfg.Pattern, cfg.Platform))
 			st.plat, st.upErr = platform.Up(ctx, cfg, GinkgoWriter)
 			Expect(st.upErr).NotTo(HaveOccurred(), "platform")
-			st.env, st.upErr = conformance.NewEnv(cfg, st.plat.Endpoints, st.plat.Capabilities)
+			st.env, st.upErr = conformance.NewEnv(cfg, st.plat.Endpoints, st.plat.Capabilities, conformance.WithInspector(st.plat.Inspector))
 			Expect(st.upErr).NotTo(HaveOccurred(), "environment")
 			st.env.Log = func(format string, args ...any) { GinkgoWriter.Printf(redact.String(format)+"\n", args...) }
 			By("waiting for the platform to answer (OIDC discovery, DCR, portal token)")
@@ -122,6 +122,7 @@ func define(st *state) {
 					Gomega: Default, Ctx: ctx, Env: st.env,
 					ReportFn: func(name string, v any) { AddReportEntry(name, v, ReportEntryVisibilityFailureOrVerbose) },
 					LogFn:    func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) },
+					SkipFn:   func(reason string) { Skip(reason) },
 				})
 			}, SpecTimeout(conformance.Budget(mustEnv(st))))
 		}

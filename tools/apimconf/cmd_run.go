@@ -199,6 +199,9 @@ func suiteArgs(o *runOptions, noColor bool) []string {
 	if c.ChartsDir != "" {
 		a = append(a, "--charts-dir="+c.ChartsDir)
 	}
+	if c.Disruptive {
+		a = append(a, "--disruptive")
+	}
 	return a
 }
 

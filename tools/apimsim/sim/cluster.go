@@ -17,11 +17,11 @@ type compState struct {
 	spec    componentSpec
 	mu      sync.Mutex
 	deleted []bool
-	// next holds one rotation counter per client credential. A Service
-	// balances whole connections at random; the emulator instead rotates
-	// each client's requests over the replicas in turn, so a client that
-	// calls twice always meets both replicas (the worst case for a bad one)
-	// and what a check sees does not depend on what other checks sent.
+	// next holds one rotation counter per port and client credential. A
+	// Service balances whole connections at random; the emulator instead
+	// rotates each client's requests over the replicas in turn, so a client
+	// that calls twice always meets both replicas (the worst case for a bad
+	// one) and what a check sees does not depend on what other checks sent.
 	next map[string]int
 }
 
@@ -84,7 +84,7 @@ func (p *Platform) deadReplica(ls listenerSpec, i int) bool {
 func (p *Platform) serviceDispatch(ls listenerSpec, replicas []http.Handler) http.Handler {
 	cs := p.comps[ls.Component]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, ok := cs.pick(r.Header.Get("Authorization"))
+		i, ok := cs.pick(strconv.Itoa(ls.Port) + " " + r.Header.Get("Authorization"))
 		if !ok {
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -144,7 +144,6 @@ func hostPort(raw string) string {
 	}
 	return rest
 }
-
 
 // ---- Inspection API: what a conformance check may ask of the platform
 // beyond its HTTP surface, the way a kind provider would ask Kubernetes. ----
