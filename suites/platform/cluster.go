@@ -114,7 +114,8 @@ func (b *bringUp) run(ctx context.Context) (*Platform, error) {
 	if err != nil {
 		return fail(fmt.Errorf("kind cluster: %w", err))
 	}
-	p.Info["cluster"] = "kind " + b.cluster.Name + " (" + kind.DefaultNodeImage + ")"
+	p.Info["cluster"] = "kind " + b.cluster.Name
+	p.Info["kind.nodeImage"] = kind.DefaultNodeImage
 
 	// Images: official bases pulled once, derived images built
 	// content-addressed, the echo backend FROM scratch; all loaded into kind.
@@ -127,7 +128,8 @@ func (b *bringUp) run(ctx context.Context) (*Platform, error) {
 			if err != nil {
 				return err
 			}
-			p.Info["image "+base] = id
+			p.Info["image."+base] = base
+			p.Info["image."+base+".digest"] = id
 		}
 		builder := &images.Builder{Docker: docker, Logf: b.logf}
 		apim, err := builder.Build(ictx, images.APIMWithMySQL(APIMBaseImage, ""))
@@ -143,7 +145,7 @@ func (b *bringUp) run(ctx context.Context) (*Platform, error) {
 			return err
 		}
 		apimRef, isRef, echoRef = apim.Ref, is.Ref, e.Ref
-		p.Info["image apim"], p.Info["image is"], p.Info["image echo"] = apimRef, isRef, echoRef
+		p.Info["image.apim"], p.Info["image.is"], p.Info["image.echo"] = apimRef, isRef, echoRef
 		return b.cluster.LoadImages(ictx, apimRef, isRef, echoRef)
 	})
 	if err != nil {
@@ -164,7 +166,8 @@ func (b *bringUp) run(ctx context.Context) (*Platform, error) {
 		if err != nil {
 			return err
 		}
-		p.Info["database"] = fmt.Sprintf("MySQL %s at %s (tables %s)", db.Version(), db.InClusterAddr(), db.Tables())
+		p.Info["database"] = fmt.Sprintf("MySQL at %s (tables %s)", db.InClusterAddr(), db.Tables())
+		p.Info["database.version"] = db.Version()
 		return nil
 	})
 	if err != nil {
@@ -214,7 +217,9 @@ func (b *bringUp) finish(ctx context.Context, p *Platform, o patterns.Options, f
 	}
 	info := d.Info()
 	for _, r := range info.Releases {
-		p.Info["release "+r.Name] = fmt.Sprintf("%s %s (app %s, %s, revision %d)", r.Chart, r.ChartVersion, r.AppVersion, r.Source, r.Revision)
+		p.Info["chart."+r.Name+".chart"] = r.Chart
+		p.Info["chart."+r.Name+".version"] = r.ChartVersion
+		p.Info["chart."+r.Name+".source"] = r.Source
 	}
 	p.Phases = phases(b.tl)
 	return p, nil
@@ -229,6 +234,7 @@ func (b *bringUp) onExisting(ctx context.Context, p *Platform) (*Platform, error
 	}
 	rc := c.RESTConfig()
 	p.Info["cluster"] = "context " + c.Context + " (" + c.Server + ")"
+	p.Info["kube.context"] = c.Context
 	var trust keystores.Trust
 	return b.finish(ctx, p, patterns.Options{
 		Pattern: b.pat.Number, Platform: patterns.PlatformKind, RESTConfig: rc,
