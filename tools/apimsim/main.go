@@ -31,7 +31,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("apimsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var faults faultList
-	pattern := fs.Int("pattern", 6, "deployment pattern to emulate (6: APIM all-in-one + WSO2 IS 7 as key manager)")
+	pattern := fs.Int("pattern", 6, "deployment pattern to emulate, 0-6 (0 all-in-one, 1 all-in-one HA, 2 +gateway, 3 control plane+TM+gateway, 4 +key manager, 5 all-in-one+gateway+key manager, 6 all-in-one + WSO2 IS 7)")
 	fs.Var(&faults, "fault", "inject a named fault; repeatable and/or comma-separated (also env APIMSIM_FAULTS)")
 	listFaults := fs.Bool("list-faults", false, "print the fault names, one per line, and exit")
 	specDir := fs.String("spec-dir", "", "directory of WSO2's REST contracts (default: env APIMSIM_SPEC_DIR, else shared/wso2-rest-specs found upward)")
