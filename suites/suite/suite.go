@@ -80,6 +80,13 @@ func define(st *state) {
 	Describe(name, Ordered, ContinueOnFailure, func() {
 		BeforeAll(func(ctx SpecContext) {
 			st.started = time.Now()
+			if cfg.Platform != framework.PlatformSim {
+				// A real bring-up takes many minutes; its progress lines
+				// (pod phases, pulls, waits) go to the terminal as they
+				// happen, not only into the report of a failed spec.
+				GinkgoWriter.TeeTo(os.Stdout)
+				defer GinkgoWriter.ClearTeeWriters()
+			}
 			By(fmt.Sprintf("bringing up pattern %d on %s", cfg.Pattern, cfg.Platform))
 			st.plat, st.upErr = platform.Up(ctx, cfg, GinkgoWriter)
 			Expect(st.upErr).NotTo(HaveOccurred(), "platform")
