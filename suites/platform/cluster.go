@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,10 +26,11 @@ import (
 	"github.com/apim-conformance/apim-conformance/suites/framework"
 )
 
-// Official product images the derived images are built from (pattern 6).
+// Official product images the pattern-6 derived images are built from;
+// every pattern's bases are its image roles (patterns.Pattern.Images).
 const (
-	APIMBaseImage = "wso2/wso2am:4.7.0"
-	ISBaseImage   = "wso2/wso2is:7.2.0"
+	APIMBaseImage = patterns.BaseAPIM
+	ISBaseImage   = patterns.BaseIS
 )
 
 // upCluster deploys a pattern on kind, or on an existing cluster, or connects
@@ -118,60 +120,52 @@ func (b *bringUp) run(ctx context.Context) (*Platform, error) {
 	p.Info["kind.nodeImage"] = kind.DefaultNodeImage
 
 	// Images: official bases pulled once, derived images built
-	// content-addressed, the echo backend FROM scratch; all loaded into kind.
-	var apimRef, isRef, echoRef string
+	// content-addressed (per the pattern's image roles), the echo backend
+	// FROM scratch; all loaded into kind.
+	var refs map[string]string
 	err = b.tl.Time("images", func() error {
 		ictx, cancel := context.WithTimeout(ctx, to.Scaled(to.ImageLoad))
 		defer cancel()
-		for _, base := range []string{APIMBaseImage, ISBaseImage} {
-			id, err := images.Ensure(ictx, docker, base, time.Duration(to.ProgressEvery), b.logf)
-			if err != nil {
-				return err
-			}
-			p.Info["image."+base] = base
-			p.Info["image."+base+".digest"] = id
-		}
-		builder := &images.Builder{Docker: docker, Logf: b.logf}
-		apim, err := builder.Build(ictx, images.APIMWithMySQL(APIMBaseImage, ""))
+		var err error
+		refs, err = buildImages(ictx, docker, b.pat, goarch, time.Duration(to.ProgressEvery), b.logf, p.Info)
 		if err != nil {
 			return err
 		}
-		is, err := builder.Build(ictx, images.ISWithNotificationHandler(ISBaseImage, ""))
-		if err != nil {
-			return err
-		}
-		e, err := echo.BuildImage(ictx, builder, goarch)
-		if err != nil {
-			return err
-		}
-		apimRef, isRef, echoRef = apim.Ref, is.Ref, e.Ref
-		p.Info["image.apim"], p.Info["image.is"], p.Info["image.echo"] = apimRef, isRef, echoRef
-		return b.cluster.LoadImages(ictx, apimRef, isRef, echoRef)
+		return b.cluster.LoadImages(ictx, uniqueRefs(refs)...)
 	})
 	if err != nil {
 		return fail(fmt.Errorf("images: %w", err))
 	}
+	keyRole, _ := b.pat.ImageRole(b.pat.KeystoreRole)
 
-	// Database: MySQL on the kind network, schema from the APIM image itself.
-	err = b.tl.Time("database", func() error {
-		dctx, cancel := context.WithTimeout(ctx, to.Scaled(to.DatabaseReady))
-		defer cancel()
-		scripts, err := dbScriptsFromImage(dctx, docker, apimRef)
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(scripts)
-		db, err := mysql.Start(dctx, mysql.Options{Network: "kind", NetworkAlias: "mysql", DBScriptsDir: scripts, StartupTimeout: to.Scaled(to.DatabaseReady), Log: b.log})
-		b.db = db
-		if err != nil {
-			return err
-		}
-		p.Info["database"] = fmt.Sprintf("MySQL at %s (tables %s)", db.InClusterAddr(), db.Tables())
-		p.Info["database.version"] = db.Version()
-		return nil
-	})
+	// Database: MySQL on the kind network, schema from the management
+	// node's image itself. Pattern 0 runs on H2 unless APIMCONF_DATABASE=mysql.
+	useMySQL, err := wantMySQL(b.pat)
 	if err != nil {
-		return fail(fmt.Errorf("database: %w", err))
+		return fail(err)
+	}
+	if useMySQL {
+		err = b.tl.Time("database", func() error {
+			dctx, cancel := context.WithTimeout(ctx, to.Scaled(to.DatabaseReady))
+			defer cancel()
+			scripts, err := dbScriptsFromImage(dctx, docker, refs[keyRole.Role], keyRole.Home)
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(scripts)
+			db, err := mysql.Start(dctx, mysql.Options{Network: "kind", NetworkAlias: "mysql", DBScriptsDir: scripts, StartupTimeout: to.Scaled(to.DatabaseReady), Log: b.log})
+			b.db = db
+			if err != nil {
+				return err
+			}
+			p.Info["database"] = fmt.Sprintf("MySQL %s at %s (tables %s)", db.Version(), db.InClusterAddr(), db.Tables())
+			return nil
+		})
+		if err != nil {
+			return fail(fmt.Errorf("database: %w", err))
+		}
+	} else {
+		p.Info["database"] = "H2 inside the all-in-one pod (chart default; APIMCONF_DATABASE=mysql for MySQL)"
 	}
 
 	rc, err := b.cluster.RESTConfig()
@@ -180,18 +174,23 @@ func (b *bringUp) run(ctx context.Context) (*Platform, error) {
 	}
 	var trust keystores.Trust
 	inputs := patterns.Inputs{
-		Images: map[string]patterns.Image{patterns.ImageAPIM: imageOf(apimRef), patterns.ImageIS: imageOf(isRef), patterns.ImageEcho: imageOf(echoRef)},
-		Database: &patterns.Database{Host: b.db.InClusterAddr(),
+		Images: map[string]patterns.Image{},
+		Admin:  patterns.Credentials{Username: b.cfg.Admin.Username, Password: b.cfg.Admin.Password},
+	}
+	for role, ref := range refs {
+		inputs.Images[role] = imageOf(ref)
+	}
+	if b.db != nil {
+		inputs.Database = &patterns.Database{Host: b.db.InClusterAddr(),
 			APIMDB: mysql.DefaultAPIMDB, SharedDB: mysql.DefaultSharedDB,
 			APIMUser: b.db.User(mysql.DefaultAPIMDB).Name, APIMPassword: b.db.User(mysql.DefaultAPIMDB).Password,
-			SharedUser: b.db.User(mysql.DefaultSharedDB).Name, SharedPassword: b.db.User(mysql.DefaultSharedDB).Password},
-		Admin: patterns.Credentials{Username: b.cfg.Admin.Username, Password: b.cfg.Admin.Password},
+			SharedUser: b.db.User(mysql.DefaultSharedDB).Name, SharedPassword: b.db.User(mysql.DefaultSharedDB).Password}
 	}
 	redact.Add(inputs.Secrets()...)
 	return b.finish(ctx, p, patterns.Options{
 		Pattern: b.pat.Number, Platform: patterns.PlatformKind, RESTConfig: rc, Inputs: inputs,
 		Hooks: map[patterns.HookID]charts.HookFunc{patterns.HookKeystoreSecret: patterns.KeystoreHook(patterns.KeystoreOptions{
-			APIMImage: apimRef, Docker: docker, Namespace: b.pat.Namespace, Trust: &trust})},
+			APIMImage: refs[keyRole.Role], APIMHome: keyRole.Home, Docker: docker, Namespace: b.pat.Namespace, Trust: &trust, Pattern: b.pat})},
 		// The checks register IS 7 themselves (km.is7-registration).
 		Disabled:    map[patterns.HookID]bool{patterns.HookRegisterKeyManager: true},
 		PortForward: true, Trust: &trust, TimeoutScale: b.cfg.Timeouts.Multiplier, Log: b.log,
@@ -279,12 +278,111 @@ func (b *bringUp) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// buildImages pulls the official base of every image role of the pattern,
+// builds the derived images (fixtures/images, content-addressed, skipped
+// when present) and the echo backend, and returns the image reference per
+// role (patterns.ImageAPIM, ImageACP, ..., ImageEcho). info records bases
+// with their IDs and the reference of every role.
+func buildImages(ctx context.Context, docker *client.Client, pat *patterns.Pattern, goarch string, progress time.Duration, logf func(string, ...any), info map[string]string) (map[string]string, error) {
+	for _, r := range pat.Images {
+		if _, done := info["image "+r.Base]; done {
+			continue
+		}
+		id, err := images.Ensure(ctx, docker, r.Base, progress, logf)
+		if err != nil {
+			return nil, err
+		}
+		info["image "+r.Base] = id
+	}
+	builder := &images.Builder{Docker: docker, Logf: logf}
+	refs := map[string]string{}
+	for _, r := range pat.Images {
+		spec, derived, err := derivedSpec(r)
+		if err != nil {
+			return nil, err
+		}
+		ref := r.Base
+		if derived {
+			res, err := builder.Build(ctx, spec)
+			if err != nil {
+				return nil, fmt.Errorf("image role %s (FROM %s): %w", r.Role, r.Base, err)
+			}
+			ref = res.Ref
+		}
+		refs[r.Role] = ref
+		info["image "+r.Role] = ref
+	}
+	if pat.Echo != nil {
+		e, err := echo.BuildImage(ctx, builder, goarch)
+		if err != nil {
+			return nil, err
+		}
+		refs[patterns.ImageEcho] = e.Ref
+		info["image "+patterns.ImageEcho] = e.Ref
+	}
+	return refs, nil
+}
+
+// derivedSpec maps an image role to its fixtures/images build spec; false
+// means the official image runs as it is.
+func derivedSpec(r patterns.ImageRole) (images.Spec, bool, error) {
+	var s images.Spec
+	switch r.Derive {
+	case patterns.DeriveNone:
+		return s, false, nil
+	case patterns.DeriveMySQLDriver:
+		s = images.APIMWithMySQL(r.Base, r.Home)
+	case patterns.DeriveISNotificationHandler:
+		s = images.ISWithNotificationHandler(r.Base, r.Home)
+	default:
+		return s, false, fmt.Errorf("image role %s: unknown derivation %q (fixtures/patterns and suites/platform disagree; update derivedSpec)", r.Role, r.Derive)
+	}
+	s.Repository = r.Repository
+	return s, true, nil
+}
+
+// uniqueRefs returns the distinct references, sorted (KM and ACP share one).
+func uniqueRefs(refs map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range refs {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// wantMySQL says whether the run starts the MySQL fixture: always for
+// patterns 1-6; for pattern 0 (H2 by default) when APIMCONF_DATABASE=mysql.
+func wantMySQL(pat *patterns.Pattern) (bool, error) {
+	switch v := strings.ToLower(os.Getenv("APIMCONF_DATABASE")); v {
+	case "":
+		return pat.Database == patterns.DatabaseMySQL, nil
+	case "mysql":
+		return true, nil
+	case "h2":
+		if pat.Database != patterns.DatabaseH2OrMySQL {
+			return false, fmt.Errorf("APIMCONF_DATABASE=h2: pattern %d shares its databases across nodes and needs MySQL; unset APIMCONF_DATABASE (only pattern 0 runs on H2)", pat.Number)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("APIMCONF_DATABASE=%q: want mysql or h2 (h2 only for pattern 0)", v)
+	}
+}
+
 // dbScriptsFromImage copies the MySQL schema scripts out of the APIM image
-// under test into a temp dir laid out as fixtures/mysql expects, so the
-// schema always matches the product version being certified.
-func dbScriptsFromImage(ctx context.Context, docker keystores.DockerAPI, image string) (string, error) {
-	shared := images.APIMHome + "/dbscripts/mysql.sql"
-	apimgt := images.APIMHome + "/dbscripts/apimgt/mysql.sql"
+// under test (product home home, default the all-in-one's) into a temp dir
+// laid out as fixtures/mysql expects, so the schema always matches the
+// product version being certified.
+func dbScriptsFromImage(ctx context.Context, docker keystores.DockerAPI, image, home string) (string, error) {
+	if home == "" {
+		home = images.APIMHome
+	}
+	shared := home + "/dbscripts/mysql.sql"
+	apimgt := home + "/dbscripts/apimgt/mysql.sql"
 	files, err := keystores.ReadFromImage(ctx, docker, image, shared, apimgt)
 	if err != nil {
 		return "", fmt.Errorf("reading the schema scripts from %s: %w", image, err)
