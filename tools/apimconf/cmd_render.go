@@ -43,6 +43,7 @@ rendered with our overlays and the missing layer is named; exit status is 0.
 Examples:
   apimconf render --pattern 6
   apimconf render --pattern 6 --offline --provenance
+  apimconf render --pattern 4 --offline          # ACP, KM, TM and GW in install order
   CHARTS_DIR=~/src/helm-apim IS_CHART_DIR=~/src/kubernetes-is apimconf render --pattern 6 --manifests
 
 Flags:`)
@@ -109,6 +110,12 @@ func renderPlan(w io.Writer, p *patterns.Pattern, plat patterns.Platform, plan c
 	}
 	e := p.Endpoints
 	fmt.Fprintf(w, "\nEndpoints (in-cluster; reached through port-forwards on kind):\n  management      %s\n  gateway         %s\n", e.Management, e.Gateway)
+	if e.GatewayManagement != "" {
+		fmt.Fprintf(w, "  gateway mgmt    %s\n", e.GatewayManagement)
+	}
+	if e.KeyManager != "" {
+		fmt.Fprintf(w, "  key manager     %s\n", e.KeyManager)
+	}
 	if e.IdentityServer != "" {
 		fmt.Fprintf(w, "  identity server %s\n", e.IdentityServer)
 	}
@@ -116,6 +123,24 @@ func renderPlan(w io.Writer, p *patterns.Pattern, plat patterns.Platform, plan c
 	if p.Has(patterns.IS7KM) {
 		fmt.Fprintf(w, "  notify endpoint %s (IS -> APIM token revocation events, header X-WSO2-KEY-MANAGER: WSO2-IS)\n", patterns.P6NotifyEndpoint)
 	}
+	var fw []string
+	for _, f := range p.Forwards {
+		fw = append(fw, f.HostPort())
+	}
+	fmt.Fprintf(w, "Port-forwards on kind: %s\n", strings.Join(fw, ", "))
+	fmt.Fprintln(w, "\nImages (official base -> what the pods run):")
+	for _, r := range p.Images {
+		run := "the official image, as is"
+		if r.Derive != patterns.DeriveNone {
+			run = r.Repository + " (" + string(r.Derive) + " in " + r.Home + ")"
+		}
+		fmt.Fprintf(w, "  %-5s %s -> %s\n", r.Role, r.Base, run)
+	}
+	db := "MySQL (fixtures/mysql; schema from the " + p.KeystoreRole + " image)"
+	if p.Database == patterns.DatabaseH2OrMySQL {
+		db = "H2 inside the pod (chart default); MySQL with APIMCONF_DATABASE=mysql"
+	}
+	fmt.Fprintf(w, "Database: %s\n", db)
 
 	var unavailable []string
 	for _, s := range plan.Steps {
