@@ -5,7 +5,7 @@ PATTERN ?= 6
 FAULT ?=
 RUN_ID ?=
 
-.PHONY: help test demo test-pattern-6 bench vet fmt-check testenv-up testenv-down lint-workflows
+.PHONY: help test demo test-pattern-N test-pattern-0 test-pattern-1 test-pattern-2 test-pattern-3 test-pattern-4 test-pattern-5 test-pattern-6 bench vet fmt-check testenv-up testenv-down lint-workflows
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
@@ -34,6 +34,9 @@ testenv-up: ## start the local test infrastructure (control plane + kwok, docker
 testenv-down: ## stop everything testenv-up started, remove its containers, bridge and data dirs (safe to run twice; TESTENV_PURGE=1 also drops the image store)
 	@bash tools/testenv/testenv.sh down
 
-test-pattern-6: ## pattern 6 for real: kind, MySQL, IS 7 + APIM charts, every check (needs Docker; without Docker: make demo)
-	@$(GO) run ./tools/apimconf doctor --pattern 6 --platform kind || { echo >&2 "make test-pattern-6: needs a running Docker engine with enough CPU/memory (fix lines above); no Docker? try 'make demo' (Go only, seconds)"; exit 1; }
-	$(GO) run ./tools/apimconf run --pattern 6 --platform kind $(if $(RUN_ID),--run-id $(RUN_ID))
+test-pattern-N: ## make test-pattern-0 ... test-pattern-6: pattern N for real: kind, MySQL, the pattern's WSO2 charts (6: IS 7 + APIM), every check (needs Docker; without Docker: make demo PATTERN=N)
+	@echo >&2 "make test-pattern-N: name the pattern, e.g. make test-pattern-3 (patterns 0-6; make test-pattern-6 is all-in-one + IS 7)"; exit 2
+
+test-pattern-0 test-pattern-1 test-pattern-2 test-pattern-3 test-pattern-4 test-pattern-5 test-pattern-6: test-pattern-%:
+	@$(GO) run ./tools/apimconf doctor --pattern $* --platform kind || { echo >&2 "make test-pattern-$*: needs a running Docker engine with enough CPU/memory (fix lines above); no Docker? try 'make demo$(if $(filter-out 6,$*), PATTERN=$*)' (Go only, seconds)"; exit 1; }
+	$(GO) run ./tools/apimconf run --pattern $* --platform kind $(if $(RUN_ID),--run-id $(RUN_ID))
