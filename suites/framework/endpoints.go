@@ -50,6 +50,38 @@ type Endpoints struct {
 	// stock deployment reached as apim-wso2am-all-in-one-am-service is verified
 	// as "localhost" instead of switching verification off.
 	TLSNames map[string]string `json:"tlsNames,omitempty" yaml:"tlsNames,omitempty"`
+	// Resolver, when set, answers for hosts HostMap and TLSNames lack. It is
+	// for names a provider adds while checks run (an inspector's per-pod
+	// port-forwards): HostMap and TLSNames are read by every dial without a
+	// lock, so they must not change once a client is built, whereas a
+	// Resolver guards its own state.
+	Resolver HostResolver `json:"-" yaml:"-"`
+}
+
+// HostResolver maps host names added at run time. Dials run concurrently,
+// so implementations must be safe for concurrent use.
+type HostResolver interface {
+	// ResolveHost returns the address to dial for "host:port" (host in
+	// lower case), or false when it does not know the name.
+	ResolveHost(hostport string) (addr string, ok bool)
+	// TLSNameOf returns the name host's certificate is verified against,
+	// or false when it does not know the host.
+	TLSNameOf(host string) (name string, ok bool)
+}
+
+// TLSName is the name host's certificate is verified against: TLSNames,
+// then the Resolver, else host itself.
+func (e Endpoints) TLSName(host string) string {
+	h := strings.ToLower(host)
+	if n, ok := e.TLSNames[h]; ok && n != "" {
+		return n
+	}
+	if e.Resolver != nil {
+		if n, ok := e.Resolver.TLSNameOf(h); ok && n != "" {
+			return n
+		}
+	}
+	return host
 }
 
 // GatewayMgmt returns the gateway node's management base URL.
@@ -102,15 +134,21 @@ func (e Endpoints) CertPool() (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// DialContext dials addr after applying HostMap. It is shared by the suite's
-// clients and by the emulator's own outbound calls (IS -> APIM notify,
-// gateway -> JWKS, gateway -> backend), so both sides resolve names alike.
+// DialContext dials addr after applying HostMap, then the Resolver. It is
+// shared by the suite's clients and by the emulator's own outbound calls (IS
+// -> APIM notify, gateway -> JWKS, gateway -> backend), so both sides resolve
+// names alike.
 func (e Endpoints) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if mapped, ok := e.HostMap[addr]; ok {
 		addr = mapped
 	} else if host, port, err := net.SplitHostPort(addr); err == nil {
-		if mapped, ok := e.HostMap[strings.ToLower(host)+":"+port]; ok {
+		key := strings.ToLower(host) + ":" + port
+		if mapped, ok := e.HostMap[key]; ok {
 			addr = mapped
+		} else if e.Resolver != nil {
+			if mapped, ok := e.Resolver.ResolveHost(key); ok {
+				addr = mapped
+			}
 		}
 	}
 	d := net.Dialer{Timeout: 10 * time.Second}
@@ -144,17 +182,14 @@ func (e Endpoints) HTTPClient(timeout time.Duration) (*http.Client, error) {
 }
 
 // tlsDialer dials through HostMap and verifies the server certificate against
-// TLSNames[host] when set, the host itself otherwise. It always verifies.
+// TLSName(host). It always verifies.
 func (e Endpoints) tlsDialer(pool *x509.CertPool) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		name := host
-		if n, ok := e.TLSNames[strings.ToLower(host)]; ok && n != "" {
-			name = n
-		}
+		name := e.TLSName(host)
 		raw, err := e.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err

@@ -211,6 +211,16 @@ func (b *bringUp) finish(ctx context.Context, p *Platform, o patterns.Options, f
 		return fail(fmt.Errorf("deploy: %w", err))
 	}
 	p.Endpoints = d.Endpoints
+	// The inspector answers the topology checks from the cluster; its
+	// per-pod forwards are resolved by the Endpoints' dialer and closed
+	// before the deployment goes down.
+	insp, err := NewKubeInspector(KubeInspectorOptions{RESTConfig: o.RESTConfig, Pattern: d.Pattern, Endpoints: d.Endpoints, TimeoutScale: o.TimeoutScale, Log: b.log})
+	if err != nil {
+		return fail(err)
+	}
+	p.Inspector, p.Endpoints.Resolver = insp, insp
+	closeDeploy := p.Close
+	p.Close = func(ctx context.Context) error { insp.Close(); return closeDeploy(ctx) }
 	for _, c := range d.Capabilities() {
 		p.Capabilities = append(p.Capabilities, conformance.Capability(c))
 	}
