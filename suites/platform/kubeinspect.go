@@ -406,6 +406,9 @@ func (k *KubeInspector) ServiceNames() []string {
 
 // Replicas implements conformance.Inspector: the component's ready pods.
 func (k *KubeInspector) Replicas(component string) int {
+	if _, ok := k.releases[component]; !ok {
+		return 0 // the interface's answer for "no such component", not an error
+	}
 	ctx, cancel := k.callCtx()
 	defer cancel()
 	pods, err := k.ReadyPods(ctx, component)
