@@ -276,3 +276,33 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// ModuleRoot finds the apim-conformance checkout above the working directory,
+// so relative report directories mean the same place whether the suite runs
+// from the root (apimconf) or from its package directory (go test).
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/apim-conformance/apim-conformance\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the apim-conformance checkout (no go.mod of the project above the working directory)")
+		}
+		dir = parent
+	}
+}
+
+// ResolveReportDir makes a relative ReportDir relative to the module root.
+func (c *Config) ResolveReportDir() {
+	if filepath.IsAbs(c.ReportDir) {
+		return
+	}
+	if root, err := ModuleRoot(); err == nil {
+		c.ReportDir = filepath.Join(root, c.ReportDir)
+	}
+}

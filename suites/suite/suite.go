@@ -56,6 +56,7 @@ func Run(t *testing.T, pattern int) {
 		t.Fatal(loadErr)
 	}
 	cfg.Pattern = pattern
+	cfg.ResolveReportDir()
 	if err := cfg.Validate(platform.KnownFaults()); err != nil {
 		t.Fatalf("configuration: %v", err)
 	}

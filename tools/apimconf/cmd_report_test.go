@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/apim-conformance/apim-conformance/suites/framework"
 	stdhtml "html"
 	"io/fs"
 	"os"
@@ -280,7 +281,7 @@ func TestSummaryRendersInChromium(t *testing.T) {
 	reports := t.TempDir()
 	keep := os.Getenv("APIMCONF_SCREENSHOT") != ""
 	if keep {
-		root, err := repoRoot()
+		root, err := framework.ModuleRoot()
 		if err != nil {
 			t.Fatal(err)
 		}

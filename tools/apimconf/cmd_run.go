@@ -108,7 +108,7 @@ func execute(ctx context.Context, o *runOptions, fs *flag.FlagSet, args []string
 		fmt.Fprintf(stderr, "apimconf %s: %v\n", fs.Name(), err)
 		return 2
 	}
-	root, err := repoRoot()
+	root, err := framework.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(stderr, "apimconf:", err)
 		return 2
@@ -236,21 +236,6 @@ func summarize(w io.Writer, o *runOptions, runDir string, took time.Duration) er
 	}
 	fmt.Fprintf(w, "JUnit: %s (also %s)\n", rel, filepath.Join(filepath.Dir(filepath.Dir(rel)), "latest", "junit.xml"))
 	return nil
-}
-
-// repoRoot finds the module root, so the CLI works from any subdirectory.
-func repoRoot() (string, error) {
-	dir := mustGetwd()
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/apim-conformance/apim-conformance\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run apimconf inside the apim-conformance checkout (no go.mod of the project found above the current directory)")
-		}
-		dir = parent
-	}
 }
 
 func suitePatterns(root string) []string {
