@@ -141,20 +141,7 @@ func newFakeInspector(t *testing.T, p *patterns.Pattern, eps framework.Endpoints
 	cs := fake.NewClientset()
 	ctx := context.Background()
 	for _, o := range objs {
-		var err error
-		switch x := o.obj.(type) {
-		case *corev1.ConfigMap:
-			_, err = cs.CoreV1().ConfigMaps(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *corev1.Service:
-			_, err = cs.CoreV1().Services(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *appsv1.Deployment:
-			_, err = cs.AppsV1().Deployments(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *corev1.Pod:
-			_, err = cs.CoreV1().Pods(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		default:
-			t.Fatalf("unexpected fixture %T", o.obj)
-		}
-		if err != nil {
+		if err := createObject(ctx, cs, o.obj); err != nil {
 			t.Fatal(err)
 		}
 	}
