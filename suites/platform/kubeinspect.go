@@ -566,16 +566,20 @@ func (k *KubeInspector) ReplicaURL(component string, replica, port int) (string,
 // it replaces (the old one ended) is stopped.
 func (k *KubeInspector) register(key, host, addr, tlsName string, f *podForward) error {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if k.closed {
+		k.mu.Unlock()
 		return errors.New("the inspector is closed")
 	}
-	if old := k.forwards[key]; old != nil && old.stop != nil {
-		defer old.stop()
-	}
+	old := k.forwards[key]
 	k.forwards[key] = f
 	k.hosts[key] = addr
 	k.names[host] = tlsName
+	k.mu.Unlock()
+	// Stopped outside the lock: stop waits for the forward's goroutine,
+	// and dials must not wait for that.
+	if old != nil && old.stop != nil {
+		old.stop()
+	}
 	return nil
 }
 
