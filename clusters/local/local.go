@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -193,8 +194,22 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 	}()
 	t0 := time.Now()
-	if err := c.start(ctx); err != nil {
-		return nil, err
+	// Free ports are picked, released and then bound by the child processes;
+	// when parallel tests race for one, start again on new ports (bounded).
+	for attempt := 1; ; attempt++ {
+		err = c.start(ctx)
+		if err == nil {
+			break
+		}
+		var se *StepError
+		if attempt >= 3 || opts.APIServerPort != 0 || !errors.As(err, &se) || se.Log == "" ||
+			!strings.Contains(logTail(se.Log, 30), "address already in use") {
+			return nil, err
+		}
+		c.logf("attempt %d: %v; retrying on new ports", attempt, err)
+		if rerr := c.reset(); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
 	}
 	c.logf("local cluster ready in %s: %d node(s), kubeconfig %s", time.Since(t0).Round(10*time.Millisecond), opts.Nodes, c.kcPath)
 	return c, nil
@@ -479,6 +494,24 @@ func (c *Cluster) createNodes(ctx context.Context, kw *component) error {
 	}
 	c.logf("%d kwok node(s) Ready (%s CPU, %s memory each)", len(c.nodes), c.opts.NodeCPU, c.opts.NodeMemory)
 	return nil
+}
+
+// reset stops the components of a failed start and clears their state so
+// that start can run again.
+func (c *Cluster) reset() error {
+	c.mu.Lock()
+	comps := c.comps
+	c.comps = nil
+	c.mu.Unlock()
+	for i := len(comps) - 1; i >= 0; i-- {
+		comps[i].stop(10 * time.Second)
+	}
+	c.nodes = nil
+	var errs []error
+	for _, d := range []string{"etcd-data", "logs"} {
+		errs = append(errs, os.RemoveAll(c.path(d)), os.MkdirAll(c.path(d), 0o700))
+	}
+	return errors.Join(errs...)
 }
 
 // Kubeconfig returns the admin kubeconfig (client certificate of
