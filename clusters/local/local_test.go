@@ -323,3 +323,19 @@ func TestSIGINTStopsCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestPortRaceRetries(t *testing.T) {
+	dir := fakeBinDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "etcd"), []byte("#!/bin/sh\necho 'listen tcp 127.0.0.1:1: bind: address already in use'\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	_, err := Start(context.Background(), Options{BinDir: dir, WorkDir: t.TempDir(), NoSignalHandler: true, StartTimeout: 5 * time.Second, Log: &log})
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "etcd" {
+		t.Fatalf("want an etcd StepError, got %v", err)
+	}
+	if n := strings.Count(log.String(), "retrying on new ports"); n != 2 {
+		t.Fatalf("want 2 retries, got %d:\n%s", n, log.String())
+	}
+}
