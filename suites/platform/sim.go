@@ -28,7 +28,7 @@ var simCapabilities = map[int][]conformance.Capability{
 	3: {conformance.ResidentKM, conformance.TrafficManager, conformance.SeparateGateway, conformance.HA, conformance.ControlPlaneSplit},
 	4: {conformance.ResidentKM, conformance.DedicatedKM, conformance.TrafficManager, conformance.SeparateGateway, conformance.HA, conformance.ControlPlaneSplit},
 	5: {conformance.ResidentKM, conformance.DedicatedKM, conformance.TrafficManager, conformance.SeparateGateway, conformance.HA},
-	6: {conformance.ResidentKM, conformance.IS7KM},
+	6: {conformance.ResidentKM, conformance.IS7KM, conformance.TrafficManager},
 }
 
 func upSim(ctx context.Context, cfg framework.Config, log io.Writer) (*Platform, error) {

@@ -83,14 +83,14 @@ var expected = map[int]map[string][]string{
 		"":                              nil,
 		"gateway-ignores-revocation":    {"revocation.gateway"},
 		"is-no-notification":            {"revocation.gateway", "revocation.revokedjwt"},
-		"jwks-wrong-key":                {"jwks.is7", "gateway.invoke", "gateway.no-subscription", "revocation.gateway"},
-		"token-wrong-issuer":            {"token.is7", "jwks.is7", "gateway.invoke", "gateway.no-subscription", "revocation.gateway"},
+		"jwks-wrong-key":                {"jwks.is7", "gateway.invoke", "gateway.no-subscription", "revocation.gateway", "throttling.application"},
+		"token-wrong-issuer":            {"token.is7", "jwks.is7", "gateway.invoke", "gateway.no-subscription", "revocation.gateway", "throttling.application"},
 		"portal-down":                   {"portal.publisher", "portal.devportal", "portal.admin", "portal.carbon", "portal.is-console"},
 		"gateway-no-subscription-check": {"gateway.no-subscription"},
 		"api-never-deployed": {"gateway.invoke", "gateway.missing-credentials", "gateway.invalid-credentials",
-			"gateway.no-subscription", "revocation.gateway"},
+			"gateway.no-subscription", "revocation.gateway", "throttling.application"},
 		"km-registration-rejected": {"km.is7-registration", "gateway.invoke", "gateway.invalid-credentials",
-			"gateway.no-subscription", "revocation.gateway", "revocation.revokedjwt"},
+			"gateway.no-subscription", "revocation.gateway", "revocation.revokedjwt", "throttling.application"},
 		"slow-start":                    nil, // the readiness gate waits it out
 		"gateway-unhealthy":             {"gateway.ready"},
 		"gateway-skips-signature-check": {"gateway.invalid-credentials"},
@@ -100,9 +100,9 @@ var expected = map[int]map[string][]string{
 		// Application tokens come from IS, validated with the registered
 		// key manager's JWKS, not the all-in-one's own wiring.
 		"gateway-wrong-km-url":   nil,
-		"tm-not-throttling":      nil, // throttling.application does not apply to pattern 6's capabilities
-		"replica-down":           nil, // one replica
-		"revocation-one-replica": nil, // one replica
+		"tm-not-throttling":      {"throttling.application"}, // the all-in-one embeds the traffic manager
+		"replica-down":           nil,                        // one replica
+		"revocation-one-replica": nil,                        // one replica
 	},
 }
 
