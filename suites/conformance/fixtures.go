@@ -186,7 +186,9 @@ func (e *Env) PublishedAPI(ctx context.Context) (apim.API, error) {
 	})
 }
 
-func (e *Env) newApp(ctx context.Context, name string, subscribeTo *apim.API) (App, error) {
+// newApp creates an application on appTier, subscribes it (Unlimited) to
+// subscribeTo when given, and generates keys at the application key manager.
+func (e *Env) newApp(ctx context.Context, name, appTier string, subscribeTo *apim.API) (App, error) {
 	dev, err := e.DevPortal(ctx)
 	if err != nil {
 		return App{}, err
@@ -195,7 +197,7 @@ func (e *Env) newApp(ctx context.Context, name string, subscribeTo *apim.API) (A
 	if err != nil {
 		return App{}, err
 	}
-	app, err := dev.CreateApplication(ctx, apim.Application{Name: name, ThrottlingPolicy: tier, TokenType: "JWT", Description: "apim-conformance"})
+	app, err := dev.CreateApplication(ctx, apim.Application{Name: name, ThrottlingPolicy: appTier, TokenType: "JWT", Description: "apim-conformance"})
 	if err != nil {
 		return App{}, err
 	}
@@ -231,13 +233,13 @@ func (e *Env) SubscribedApp(ctx context.Context) (App, error) {
 		if err != nil {
 			return App{}, fmt.Errorf("the test API is not published: %w", err)
 		}
-		return e.newApp(ctx, "apimconf_sub_"+e.Suffix, &api)
+		return e.newApp(ctx, "apimconf_sub_"+e.Suffix, tier, &api)
 	})
 }
 
 // UnsubscribedApp has keys but no subscription.
 func (e *Env) UnsubscribedApp(ctx context.Context) (App, error) {
-	return e.orphan.get(func() (App, error) { return e.newApp(ctx, "apimconf_nosub_"+e.Suffix, nil) })
+	return e.orphan.get(func() (App, error) { return e.newApp(ctx, "apimconf_nosub_"+e.Suffix, tier, nil) })
 }
 
 // AppToken issues a fresh application token at the application key manager

@@ -49,6 +49,20 @@ func invokeUntilLive(t *T, api apim.API, token string) apim.Invocation {
 	return last
 }
 
+// liveAPI is the prelude of every check that needs traffic: the test API is
+// published, a subscribed application has keys, a fresh token of it gets 200s
+// through the gateway. A failure names the prerequisite that broke.
+func liveAPI(t *T) (apim.API, App, string) {
+	api, err := t.Env.PublishedAPI(t.Ctx)
+	t.Require(err, "publishing the test API")
+	app, err := t.Env.SubscribedApp(t.Ctx)
+	t.Require(err, "subscribed application with keys")
+	token, err := t.Env.AppToken(t.Ctx, app)
+	t.Require(err, "application token")
+	invokeUntilLive(t, api, token)
+	return api, app, token
+}
+
 // expectRejected invokes once and expects a WSO2 error status and code.
 func expectRejected(t *T, api apim.API, token string, status int, code, why string) {
 	inv, err := t.Env.Gateway().Invoke(t.Ctx, api.Context, api.Version, TestResource, token)
@@ -108,13 +122,10 @@ func gatewayChecks() []Check {
 			ID: "gateway.invoke", Description: "an API created, deployed and published through the Publisher answers through the gateway with the backend's response for a subscribed application's token",
 			Labels: []string{"gateway", "smoke"}, Owner: "apim-conformance",
 			Body: func(t *T) {
-				api, err := t.Env.PublishedAPI(t.Ctx)
-				t.Expect(err).NotTo(HaveOccurred(), "publishing the test API")
-				app, err := t.Env.SubscribedApp(t.Ctx)
-				t.Expect(err).NotTo(HaveOccurred(), "subscribed application with keys")
-				token, err := t.Env.AppToken(t.Ctx, app)
+				api, _, token := liveAPI(t)
+				inv, err := t.Env.Gateway().Invoke(t.Ctx, api.Context, api.Version, TestResource, token)
 				t.Expect(err).NotTo(HaveOccurred())
-				inv := invokeUntilLive(t, api, token)
+				t.Expect(inv.Status).To(Equal(200), "invoking the live API: %s", inv)
 				t.Expect(inv.Header.Get("X-Echo-Backend")).To(Equal("apim-conformance"), "the answer did not come from the echo backend")
 				t.Expect(string(inv.Body)).To(SatisfyAll(ContainSubstring(backendMarker), ContainSubstring(TestResource)), "backend answer")
 				p50, p95 := sampleLatency(t, api, token)
@@ -150,15 +161,9 @@ func gatewayChecks() []Check {
 			ID: "gateway.no-subscription", Description: "the gateway refuses a valid token of an application not subscribed to the API with 403 and WSO2 code 900908",
 			Labels: []string{"gateway", "security"}, Owner: "apim-conformance",
 			Body: func(t *T) {
-				api, err := t.Env.PublishedAPI(t.Ctx)
-				t.Require(err, "publishing the test API")
 				// Prove the API is live first, so a 403 means "no subscription"
 				// and not "not deployed yet".
-				sub, err := t.Env.SubscribedApp(t.Ctx)
-				t.Require(err, "subscribed application with keys")
-				live, err := t.Env.AppToken(t.Ctx, sub)
-				t.Require(err, "application token")
-				invokeUntilLive(t, api, live)
+				api, _, _ := liveAPI(t)
 				app, err := t.Env.UnsubscribedApp(t.Ctx)
 				t.Require(err, "application without subscription")
 				token, err := t.Env.AppToken(t.Ctx, app)

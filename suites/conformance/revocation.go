@@ -26,13 +26,7 @@ func revocationChecks() []Check {
 			Labels: []string{"revocation", "smoke"}, Owner: "apim-conformance",
 			Body: func(t *T) {
 				env := t.Env
-				api, err := env.PublishedAPI(t.Ctx)
-				t.Require(err, "publishing the test API")
-				app, err := env.SubscribedApp(t.Ctx)
-				t.Require(err, "subscribed application with keys")
-				token, err := env.AppToken(t.Ctx, app)
-				t.Require(err, "application token")
-				invokeUntilLive(t, api, token)
+				api, app, token := liveAPI(t)
 
 				t.Expect(env.AppKM().Revoke(t.Ctx, app.Client(), token, "access_token")).To(Succeed())
 				revoked := time.Now()

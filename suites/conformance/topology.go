@@ -172,36 +172,6 @@ func gatewayPort(t *T) int {
 	return p
 }
 
-// throttledApp creates an application on the 10PerMin tier, subscribed to
-// api, with keys at the application key manager.
-func (e *Env) throttledApp(ctx context.Context, api apim.API) (App, error) {
-	dev, err := e.DevPortal(ctx)
-	if err != nil {
-		return App{}, err
-	}
-	kmName, err := e.appKeyManager(ctx)
-	if err != nil {
-		return App{}, err
-	}
-	app, err := dev.CreateApplication(ctx, apim.Application{Name: "apimconf_throttled_" + e.Suffix, ThrottlingPolicy: ThrottledTier, TokenType: "JWT", Description: "apim-conformance throttling"})
-	if err != nil {
-		return App{}, err
-	}
-	e.onCleanup(func(ctx context.Context) error { return dev.DeleteApplication(ctx, app.ApplicationID) })
-	if _, err := dev.Subscribe(ctx, apim.Subscription{ApplicationID: app.ApplicationID, APIID: api.ID, ThrottlingPolicy: tier}); err != nil {
-		return App{}, err
-	}
-	var keys apim.Keys
-	to := e.Config.Timeouts
-	err = e.poll(ctx, to.Scaled(to.KeyManagerPropagation), "generating keys for the throttled application at "+kmName, func() error {
-		keys, err = dev.GenerateKeys(ctx, app.ApplicationID, apim.KeyRequest{
-			KeyType: "PRODUCTION", KeyManager: kmName, GrantTypesToBeSupported: []string{"client_credentials"},
-		})
-		return err
-	})
-	return App{ID: app.ApplicationID, Keys: keys}, err
-}
-
 func topologyChecks() []Check {
 	return []Check{
 		{
@@ -288,16 +258,10 @@ func topologyChecks() []Check {
 			Requires: []Capability{TrafficManager}, Labels: []string{"throttling"}, Owner: "apim-conformance",
 			Body: func(t *T) {
 				env := t.Env
-				api, err := env.PublishedAPI(t.Ctx)
-				t.Require(err, "publishing the test API")
 				// Prove the API is live with another application first, so no
 				// quota is spent on a gateway that has not deployed it yet.
-				sub, err := env.SubscribedApp(t.Ctx)
-				t.Require(err, "subscribed application with keys")
-				live, err := env.AppToken(t.Ctx, sub)
-				t.Require(err, "application token")
-				invokeUntilLive(t, api, live)
-				app, err := env.throttledApp(t.Ctx, api)
+				api, _, _ := liveAPI(t)
+				app, err := env.newApp(t.Ctx, "apimconf_throttled_"+env.Suffix, ThrottledTier, &api)
 				t.Require(err, "application on the "+ThrottledTier+" tier")
 				token, err := env.AppToken(t.Ctx, app)
 				t.Require(err, "token of the throttled application")
@@ -330,13 +294,7 @@ func topologyChecks() []Check {
 				}
 				insp := requireInspector(t)
 				comp, _ := gatewayReplicas(t, insp)
-				api, err := env.PublishedAPI(t.Ctx)
-				t.Require(err, "publishing the test API")
-				app, err := env.SubscribedApp(t.Ctx)
-				t.Require(err, "subscribed application with keys")
-				token, err := env.AppToken(t.Ctx, app)
-				t.Require(err, "application token")
-				invokeUntilLive(t, api, token)
+				api, _, token := liveAPI(t)
 				restore, err := insp.Disrupt(comp, 0)
 				t.Expect(err).NotTo(HaveOccurred(), "deleting %s replica 0", comp)
 				defer restore()
