@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -648,7 +647,7 @@ func (k *KubeInspector) portOf(ctx context.Context, pod *corev1.Pod, port int) (
 			if int(sp.Port) != port {
 				continue
 			}
-			pp, err := targetPort(pod, sp.TargetPort, sp.Port)
+			pp, err := patterns.ContainerPort(pod, sp.TargetPort, sp.Port)
 			if err != nil {
 				return portTarget{}, err
 			}
@@ -656,23 +655,6 @@ func (k *KubeInspector) portOf(ctx context.Context, pod *corev1.Pod, port int) (
 		}
 	}
 	return portTarget{}, fmt.Errorf("no Service selecting pod %s exposes port %d", pod.Name, port)
-}
-
-func targetPort(p *corev1.Pod, target intstr.IntOrString, svcPort int32) (int, error) {
-	switch {
-	case target.Type == intstr.Int && target.IntVal != 0:
-		return int(target.IntVal), nil
-	case target.Type == intstr.String && target.StrVal != "":
-		for _, c := range p.Spec.Containers {
-			for _, cp := range c.Ports {
-				if cp.Name == target.StrVal {
-					return int(cp.ContainerPort), nil
-				}
-			}
-		}
-		return 0, fmt.Errorf("pod %s has no container port named %q", p.Name, target.StrVal)
-	}
-	return int(svcPort), nil // targetPort unset: same as port
 }
 
 // schemeOf tells a TLS port from a plain one by the charts' port names
