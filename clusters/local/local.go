@@ -325,13 +325,13 @@ func (c *Cluster) start(ctx context.Context) error {
 		return &StepError{Step: "kubeconfig", Err: err}
 	}
 
-	// controller-manager and scheduler
-	// Their own /healthz is served on a self-signed cert; it is our own
-	// loopback child process, so the probe does not verify it.
-	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback health probe of our own child
+	// controller-manager and scheduler serve /healthz with the apiserver's
+	// certificate (our CA, SAN 127.0.0.1), so the probe verifies them too.
+	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool, MinVersion: tls.VersionTLS12}}}
 	kcm, err := c.run("kube-controller-manager",
 		"--kubeconfig="+c.kcPath, "--authentication-kubeconfig="+c.kcPath, "--authorization-kubeconfig="+c.kcPath,
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(ports["kube-controller-manager"]),
+		"--tls-cert-file="+pk.ServingCert, "--tls-private-key-file="+pk.ServKey,
 		"--cert-dir="+c.path("apiserver-certs"),
 		"--leader-elect=false", "--use-service-account-credentials=false",
 		"--service-account-private-key-file="+pk.SAKey, "--root-ca-file="+pk.CACert,
@@ -343,6 +343,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	sched, err := c.run("kube-scheduler",
 		"--kubeconfig="+c.kcPath, "--authentication-kubeconfig="+c.kcPath, "--authorization-kubeconfig="+c.kcPath,
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(ports["kube-scheduler"]),
+		"--tls-cert-file="+pk.ServingCert, "--tls-private-key-file="+pk.ServKey,
 		"--cert-dir="+c.path("apiserver-certs"),
 		"--leader-elect=false", "--v=1")
 	if err != nil {
