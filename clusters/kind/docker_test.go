@@ -36,14 +36,7 @@ func (a *archiveOps) LoadArchive(n nodes.Node, r io.Reader) error {
 // of LoadImages against the real engine (the node half is kind's containerd
 // import, which needs a kind node).
 func TestPreflightAndSaveAgainstDocker(t *testing.T) {
-	cli, err := client.New(client.FromEnv)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = cli.Ping(ctx, client.PingOptions{})
-		cancel()
-	}
-	testenvreq.Require(t, "dockerd (DOCKER_HOST)", err)
-	defer cli.Close()
+	cli := testenvreq.Docker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
