@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,11 +68,8 @@ func reportMerge(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "directory to write summary.html and conformance-report.{yaml,json} into (created)")
 	md := fs.String("markdown", "", "also write the matrix as Markdown to this file (for a CI job summary)")
 	fs.Usage = func() { fmt.Fprint(stderr, reportUsage+"\nFlags of merge:\n"); fs.PrintDefaults() }
-	if err := fs.Parse(interleave(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parse(fs, interleave(args)); !ok {
+		return code
 	}
 	if *out == "" || fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "apimconf report merge: needs --out DIR and at least one run directory (see apimconf report --help)")

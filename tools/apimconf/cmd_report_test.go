@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"github.com/apim-conformance/apim-conformance/suites/framework"
 	stdhtml "html"
 	"io/fs"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apim-conformance/apim-conformance/suites/framework"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"

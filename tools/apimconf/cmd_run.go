@@ -86,11 +86,8 @@ Flags:`)
 }
 
 func execute(ctx context.Context, o *runOptions, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimconf %s: unexpected argument %q (flags start with --)\n", fs.Name(), fs.Arg(0))

@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -87,4 +89,17 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parse parses a subcommand's flags. When it returns false the command must
+// exit with code: 0 after --help (usage already printed), 2 on a bad flag
+// (the flag package already said which).
+func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
 }
